@@ -1,0 +1,81 @@
+"""Entry points: ``train.py``/``trainlab-train`` and ``eval.py``/``trainlab-eval``.
+
+Only Hydra and OmegaConf are imported here; the engine named by the config imports
+torch, Lightning or Keras when the job starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from trainlab.config.checks import check_config
+from trainlab.config.preflight import preflight
+from trainlab.errors import TrainlabError
+
+
+def _find_config_dir() -> Path:
+    """The repository's ``conf/`` in a checkout, else the copy packaged in the wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "conf"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "conf"
+
+
+CONFIG_DIR = _find_config_dir()
+
+
+def one_line_errors(job: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """In a single run, report a ``TrainlabError`` as one stderr line and exit 1.
+
+    In multirun the error propagates, so the sweeper records the job as failed and
+    carries on (Hydra prints it compactly as well).
+    """
+
+    @functools.wraps(job)
+    def run(cfg: DictConfig) -> Any:
+        try:
+            return job(cfg)
+        except TrainlabError as error:
+            if HydraConfig.get().mode == RunMode.MULTIRUN:
+                raise
+            print(error, file=sys.stderr)
+            sys.exit(1)
+
+    return run
+
+
+@one_line_errors
+def train_job(cfg: DictConfig) -> dict[str, float]:
+    """Hydra task: train with the configured engine; returns the final metrics (for sweeps)."""
+    check_config(cfg)
+    return instantiate(cfg.engine).fit(cfg)
+
+
+@one_line_errors
+def eval_job(cfg: DictConfig) -> dict[str, float]:
+    """Hydra task: recompute a run's test metrics from one of its checkpoints."""
+    from trainlab.run import load_run_config
+
+    run_cfg = load_run_config(cfg)
+    return instantiate(run_cfg.engine).evaluate(run_cfg, cfg.ckpt_path)
+
+
+def _run(config_name: str, task: Any) -> None:
+    preflight(CONFIG_DIR, config_name, sys.argv[1:])
+    hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")(task)()
+
+
+def train() -> None:
+    _run("train", train_job)
+
+
+def evaluate() -> None:
+    _run("eval", eval_job)

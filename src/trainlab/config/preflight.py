@@ -1,0 +1,66 @@
+"""Compose and check the config before Hydra starts the job, so a bad override fails fast.
+
+Hydra reports an unknown group option as a multi-line message with its search path;
+here the same composition runs through Hydra's compose API and any error becomes one
+line, before torch or Lightning is imported. Multirun sweep values are left to the
+sweep: each job checks its own config again.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf.errors import OmegaConfBaseException
+
+from trainlab.config.checks import check_config
+from trainlab.errors import TrainlabError
+
+_MULTIRUN_FLAGS = {"-m", "--multirun"}
+
+
+def _first_line(error: BaseException) -> str:
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), repr(error))
+
+
+def describe_composition_error(error: BaseException) -> str:
+    """One line for an error raised while Hydra composes the config."""
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, option = error.missing_cfg_file.rpartition("/")
+        if error.options:
+            available = ", ".join(sorted(error.options))
+            return f"unknown option {group}={option}; available: {available}"
+        return f"config '{error.missing_cfg_file}' not found"
+    message = _first_line(error)
+    if isinstance(error.__cause__, OmegaConfBaseException):
+        message = f"{message} ({_first_line(error.__cause__)})"
+    return message
+
+
+def check_overrides(config_dir: Path, config_name: str, argv: list[str]) -> None:
+    """Compose ``config_name`` with the command-line overrides and check the values."""
+    multirun = any(arg in _MULTIRUN_FLAGS for arg in argv)
+    if any(arg.startswith("-") and arg not in _MULTIRUN_FLAGS for arg in argv):
+        return  # --help, --cfg, --config-name ...: Hydra's own business
+    overrides = [arg for arg in argv if arg not in _MULTIRUN_FLAGS]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        if multirun:
+            overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+        with initialize_config_dir(str(config_dir), version_base="1.3"):
+            cfg = compose(config_name, overrides=overrides)
+    except (ConfigCompositionException, OverrideParseException, OmegaConfBaseException) as error:
+        raise TrainlabError(describe_composition_error(error)) from None
+    check_config(cfg)
+
+
+def preflight(config_dir: Path, config_name: str, argv: list[str]) -> None:
+    """Exit with one line on stderr if the command line cannot compose a valid config."""
+    try:
+        check_overrides(config_dir, config_name, argv)
+    except TrainlabError as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)

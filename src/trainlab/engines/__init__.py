@@ -1,0 +1,1 @@
+"""Training engines: ``engine=lightning`` (default) and ``engine=keras``, same configs."""

@@ -1,0 +1,54 @@
+"""What both engines do around training: seed, build the data, report the results."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from trainlab.data.base import TensorDataModule
+from trainlab.run import format_metrics, hparams_of, to_floats, write_metrics
+
+log = logging.getLogger("trainlab")
+
+
+def build_datamodule(cfg: DictConfig) -> TensorDataModule:
+    """The configured DataModule with its data loaded (so its ``spec`` is known)."""
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def config_choices() -> dict[str, Any]:
+    """The chosen option of each config group (data=digits, model=mlp ...)."""
+    if not HydraConfig.initialized():
+        return {}
+    choices = HydraConfig.get().runtime.choices
+    return {k: v for k, v in choices.items() if not k.startswith("hydra") and k != "paths"}
+
+
+def run_hparams(cfg: DictConfig) -> dict[str, Any]:
+    return hparams_of(cfg, config_choices())
+
+
+def report(cfg: DictConfig, metrics: dict[str, Any]) -> dict[str, float]:
+    """Write ``metrics.json`` into the run directory and print the final metrics."""
+    floats = to_floats(metrics)
+    path = write_metrics(cfg.paths.output_dir, floats)
+    log.info("%s", format_metrics(floats))
+    print(f"metrics: {format_metrics(floats)}\nrun directory: {Path(path).parent}")
+    return floats
+
+
+def predictions_for(cfg: DictConfig) -> list[list[float]] | None:
+    """The raw inputs a lesson asks predictions for (``predict: [[5], [-9]]``), if any."""
+    inputs = cfg.get("predict")
+    if not inputs:
+        return None
+    rows = OmegaConf.to_container(inputs, resolve=True) if OmegaConf.is_config(inputs) else inputs
+    return [[float(v) for v in (row if isinstance(row, list) else [row])] for row in rows]

@@ -1,0 +1,113 @@
+"""The Lightning engine: Trainer.fit with the configured callbacks and loggers."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig
+
+from trainlab.data.base import DataSpec, TensorDataModule
+from trainlab.engines.common import build_datamodule, predictions_for, report, run_hparams
+from trainlab.engines.lightning.module import TrainModule
+from trainlab.errors import CheckpointError
+from trainlab.run import write_hparams
+from trainlab.tasks import make_task
+
+log = logging.getLogger("trainlab")
+
+
+def _quiet_lightning() -> None:
+    """Route Lightning's messages through Hydra's handlers only (console and run log)."""
+    lightning_log = logging.getLogger("lightning.pytorch")
+    for handler in list(lightning_log.handlers):
+        lightning_log.removeHandler(handler)
+    lightning_log.propagate = True
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+
+
+def build_module(cfg: DictConfig, spec: DataSpec) -> TrainModule:
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    return TrainModule(
+        network=instantiate(cfg.model).build_torch(spec),
+        task=make_task(spec),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=scheduler,
+    )
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    return [instantiate(node) for node in (group or {}).values() if node is not None]
+
+
+class LightningEngine:
+    """``fit`` trains, then validates and tests the best checkpoint; ``evaluate`` re-tests."""
+
+    def fit(self, cfg: DictConfig) -> dict[str, float]:
+        _quiet_lightning()
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)
+        datamodule = build_datamodule(cfg)
+        module = build_module(cfg, datamodule.spec)
+        trainer: pl.Trainer = instantiate(
+            cfg.trainer,
+            callbacks=_instantiate_all(cfg.get("callbacks")),
+            logger=_instantiate_all(cfg.get("logger")) or False,
+        )
+        trainer.fit(module, datamodule=datamodule)
+        best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+        metrics = {
+            **trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0],
+            **trainer.test(module, datamodule=datamodule, ckpt_path=best)[0],
+        }
+        if not trainer.is_global_zero:
+            return {k: float(v) for k, v in metrics.items()}
+        metrics = report(cfg, metrics)
+        self._print_predictions(cfg, module, datamodule)
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                write_hparams(logger.experiment, run_hparams(cfg), metrics)
+        return metrics
+
+    def evaluate(self, cfg: DictConfig, ckpt_path: str) -> dict[str, float]:
+        if not str(ckpt_path).endswith(".ckpt"):
+            raise CheckpointError(f"{ckpt_path} is not a Lightning checkpoint (.ckpt)")
+        _quiet_lightning()
+        datamodule = build_datamodule(cfg)
+        module = build_module(cfg, datamodule.spec)
+        trainer = pl.Trainer(
+            accelerator=cfg.trainer.get("accelerator", "auto"),
+            devices=1,
+            logger=False,
+            callbacks=[RichProgressBar()],
+            enable_checkpointing=False,
+            enable_model_summary=False,
+        )
+        try:
+            metrics = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path)[0]
+        except (RuntimeError, KeyError) as error:  # weights of another model
+            first = str(error).splitlines()[0]
+            raise CheckpointError(f"{ckpt_path} does not fit this run's model: {first}") from None
+        return report(cfg, metrics)
+
+    @staticmethod
+    def _print_predictions(
+        cfg: DictConfig, module: TrainModule, datamodule: TensorDataModule
+    ) -> None:
+        inputs = predictions_for(cfg)
+        if inputs is None:
+            return
+        module.eval()
+        with torch.no_grad():
+            x = datamodule.preprocess(inputs).to(module.device)
+            outputs = module.task.predict(module(x)).cpu()
+        for row, value in zip(inputs, outputs.tolist(), strict=True):
+            print(f"prediction for {row}: {value}")
+        log.info("predictions: %s -> %s", inputs, outputs.tolist())

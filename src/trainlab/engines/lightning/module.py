@@ -1,0 +1,114 @@
+"""One LightningModule for every task: the network, the task's loss and torchmetrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torchmetrics import MetricCollection
+
+from trainlab.errors import NonFiniteLossError
+from trainlab.tasks import Task
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+
+
+def _log_name(stage: str) -> str:
+    """Lightning's stage "fit" is logged as "train" (``nn.ModuleDict`` cannot hold "train")."""
+    return "train" if stage == "fit" else stage
+
+
+class TrainModule(pl.LightningModule):
+    """Logs ``{train,val,test}/loss`` and the task's metrics once per epoch.
+
+    Losses and metrics accumulate on the device; nothing syncs with the host per step.
+    A non-finite loss is flagged on-device and checked once before each validation,
+    so the run stops before a NaN model can overwrite a checkpoint.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        task: Task,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.network, self.task = network, task
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.stage_metrics = nn.ModuleDict(
+            {
+                stage: MetricCollection(task.metrics(), prefix=f"{_log_name(stage)}/")
+                for stage in ("fit", "val", "test")
+            }
+        )
+        self.register_buffer("nonfinite_loss", torch.zeros((), dtype=torch.bool), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        x, y = batch
+        output = self(x)
+        loss = self.task.loss(output, y)
+        metrics = self.stage_metrics[stage]
+        metrics.update(self.task.metric_inputs(output.detach()), y)
+        self.log(f"{_log_name(stage)}/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        if stage == "fit":
+            self.nonfinite_loss |= ~torch.isfinite(loss.detach())
+        return loss
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        return self._step(batch, "fit")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        metrics = self.stage_metrics[stage]
+        self.log_dict(metrics.compute(), on_step=False, on_epoch=True)
+        metrics.reset()
+
+    def _raise_if_nonfinite(self) -> None:
+        if bool(self.nonfinite_loss):
+            directory = getattr(self.trainer.checkpoint_callback, "dirpath", None)
+            saved = sorted(Path(directory).glob("*.ckpt")) if directory else []
+            kept = f"; kept {', '.join(str(p) for p in saved)}" if saved else ""
+            raise NonFiniteLossError(
+                f"the training loss became NaN/inf in epoch {self.current_epoch + 1}; "
+                f"the run stopped (lower optimizer.lr or scale the data){kept}"
+            )
+
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._raise_if_nonfinite()
+
+    def on_train_epoch_end(self) -> None:
+        self._raise_if_nonfinite()
+        self._log_epoch_metrics("fit")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
