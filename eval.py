@@ -1,4 +1,4 @@
-"""Recompute a run's test metrics: ``python eval.py ckpt_path=outputs/.../checkpoints/best.ckpt``."""
+"""Recompute a run's test metrics: ``python eval.py ckpt_path=<run>/checkpoints/best.ckpt``."""
 
 from trainlab.cli import evaluate
 

@@ -33,8 +33,7 @@ class MLP:
         self.hidden = list(self.hidden)
         if self.activation not in ACTIVATIONS:
             raise ConfigError(
-                f"model.activation={self.activation!r} is unknown; "
-                f"available: {', '.join(ACTIVATIONS)}"
+                f"model.activation={self.activation!r} is unknown; available: {', '.join(ACTIVATIONS)}"
             )
 
     def layer_names(self) -> list[str]:

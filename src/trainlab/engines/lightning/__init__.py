@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -98,9 +97,7 @@ class LightningEngine:
         return report(cfg, metrics)
 
     @staticmethod
-    def _print_predictions(
-        cfg: DictConfig, module: TrainModule, datamodule: TensorDataModule
-    ) -> None:
+    def _print_predictions(cfg: DictConfig, module: TrainModule, datamodule: TensorDataModule) -> None:
         inputs = predictions_for(cfg)
         if inputs is None:
             return
