@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,40 @@ def config_choices() -> dict[str, Any]:
         return {}
     choices = HydraConfig.get().runtime.choices
     return {k: v for k, v in choices.items() if not k.startswith("hydra") and k != "paths"}
+
+
+class EpochHistory:
+    """Every epoch's metrics (``train/loss``, ``val/acc`` ...), for learning curves."""
+
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, float]] = []
+
+    def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.epochs.append({"epoch": epoch, **metrics})
+
+
+def epoch_end_hooks(cfg: DictConfig) -> list[Callable[[int, dict[str, float]], None]]:
+    """What runs after each epoch's validation, on both engines.
+
+    A sweep's pruner is added here when the job belongs to an Optuna trial
+    (``cfg.trial``); it may raise ``optuna.TrialPruned`` to stop the run.
+    """
+    hooks: list[Callable[[int, dict[str, float]], None]] = []
+    if cfg.get("trial"):
+        from trainlab.sweep.pruning import trial_reporter
+
+        hooks.append(trial_reporter(cfg))
+    return hooks
+
+
+def call_all(
+    hooks: list[Callable[[int, dict[str, float]], None]],
+) -> Callable[[int, dict[str, float]], None]:
+    def call(epoch: int, metrics: dict[str, float]) -> None:
+        for hook in hooks:
+            hook(epoch, metrics)
+
+    return call
 
 
 def run_hparams(cfg: DictConfig) -> dict[str, Any]:

@@ -14,8 +14,16 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
 from trainlab.data.base import DataSpec, TensorDataModule
-from trainlab.engines.common import build_datamodule, predictions_for, report, run_hparams
-from trainlab.engines.lightning.module import TrainModule
+from trainlab.engines.common import (
+    EpochHistory,
+    build_datamodule,
+    call_all,
+    epoch_end_hooks,
+    predictions_for,
+    report,
+    run_hparams,
+)
+from trainlab.engines.lightning.module import EpochEndHook, TrainModule
 from trainlab.errors import CheckpointError
 from trainlab.run import write_hparams
 from trainlab.tasks import make_task
@@ -33,13 +41,16 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
 
 
-def build_module(cfg: DictConfig, spec: DataSpec) -> TrainModule:
+def build_module(
+    cfg: DictConfig, spec: DataSpec, on_epoch_end: EpochEndHook | None = None
+) -> TrainModule:
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     return TrainModule(
         network=instantiate(cfg.model).build_torch(spec),
         task=make_task(spec),
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
+        on_epoch_end=on_epoch_end,
     )
 
 
@@ -54,7 +65,8 @@ class LightningEngine:
         _quiet_lightning()
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build_datamodule(cfg)
-        module = build_module(cfg, datamodule.spec)
+        history = EpochHistory()
+        module = build_module(cfg, datamodule.spec, call_all([history, *epoch_end_hooks(cfg)]))
         trainer: pl.Trainer = instantiate(
             cfg.trainer,
             callbacks=_instantiate_all(cfg.get("callbacks")),

@@ -9,13 +9,14 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from torch import nn
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 
 from trainlab.errors import NonFiniteLossError
 from trainlab.tasks import Task
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
+EpochEndHook = Callable[[int, dict[str, float]], None]
 
 
 def _log_name(stage: str) -> str:
@@ -37,16 +38,21 @@ class TrainModule(pl.LightningModule):
         task: Task,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
+        on_epoch_end: EpochEndHook | None = None,
     ) -> None:
         super().__init__()
         self.network, self.task = network, task
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.on_epoch_end = on_epoch_end
         self.stage_metrics = nn.ModuleDict(
             {
-                stage: MetricCollection(task.metrics(), prefix=f"{_log_name(stage)}/")
+                stage: MetricCollection(
+                    {"loss": MeanMetric(), **task.metrics()}, prefix=f"{_log_name(stage)}/"
+                )
                 for stage in ("fit", "val", "test")
             }
         )
+        self._val_epoch_metrics: dict[str, torch.Tensor] = {}
         self.register_buffer("nonfinite_loss", torch.zeros((), dtype=torch.bool), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -57,8 +63,10 @@ class TrainModule(pl.LightningModule):
         output = self(x)
         loss = self.task.loss(output, y)
         metrics = self.stage_metrics[stage]
-        metrics.update(self.task.metric_inputs(output.detach()), y)
-        self.log(f"{_log_name(stage)}/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        metrics["loss"].update(loss.detach(), weight=len(x))
+        for name, metric in metrics.items(keep_base=True):
+            if name != "loss":
+                metric.update(self.task.metric_inputs(output.detach()), y)
         if stage == "fit":
             self.nonfinite_loss |= ~torch.isfinite(loss.detach())
         return loss
@@ -72,10 +80,12 @@ class TrainModule(pl.LightningModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
-    def _log_epoch_metrics(self, stage: str) -> None:
+    def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
         metrics = self.stage_metrics[stage]
-        self.log_dict(metrics.compute(), on_step=False, on_epoch=True)
+        computed = metrics.compute()
+        self.log_dict(computed, on_step=False, on_epoch=True)
         metrics.reset()
+        return computed
 
     def _raise_if_nonfinite(self) -> None:
         if bool(self.nonfinite_loss):
@@ -93,10 +103,15 @@ class TrainModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._raise_if_nonfinite()
-        self._log_epoch_metrics("fit")
+        train = self._log_epoch_metrics("fit")
+        if self.on_epoch_end is not None:  # one host sync per epoch
+            epoch_metrics = {**train, **self._val_epoch_metrics}
+            self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
 
     def on_validation_epoch_end(self) -> None:
-        self._log_epoch_metrics("val")
+        computed = self._log_epoch_metrics("val")
+        if not self.trainer.sanity_checking:
+            self._val_epoch_metrics = computed
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics("test")
