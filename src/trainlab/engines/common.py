@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,25 @@ from trainlab.data.base import TensorDataModule
 from trainlab.run import format_metrics, hparams_of, to_floats, write_metrics
 
 log = logging.getLogger("trainlab")
+
+
+LIBRARY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "torchmetrics")
+
+
+def route_library_logs() -> None:
+    """Send library messages and warnings through Hydra's handlers (stdout and the run log).
+
+    Lightning and torchmetrics attach their own stderr handlers; without this their
+    INFO lines and warnings would bury a run's one-line error on stderr.
+    """
+    for name in LIBRARY_LOGGERS:
+        library_log = logging.getLogger(name)
+        for handler in list(library_log.handlers):
+            library_log.removeHandler(handler)
+        library_log.propagate = True
+    logging.captureWarnings(True)
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
 
 
 def build_datamodule(cfg: DictConfig) -> TensorDataModule:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 import lightning.pytorch as pl
@@ -21,6 +20,7 @@ from trainlab.engines.common import (
     epoch_end_hooks,
     predictions_for,
     report,
+    route_library_logs,
     run_hparams,
 )
 from trainlab.engines.lightning.module import EpochEndHook, TrainModule
@@ -29,16 +29,6 @@ from trainlab.run import write_hparams
 from trainlab.tasks import make_task
 
 log = logging.getLogger("trainlab")
-
-
-def _quiet_lightning() -> None:
-    """Route Lightning's messages through Hydra's handlers only (console and run log)."""
-    lightning_log = logging.getLogger("lightning.pytorch")
-    for handler in list(lightning_log.handlers):
-        lightning_log.removeHandler(handler)
-    lightning_log.propagate = True
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
 
 
 def build_module(
@@ -62,7 +52,7 @@ class LightningEngine:
     """``fit`` trains, then validates and tests the best checkpoint; ``evaluate`` re-tests."""
 
     def fit(self, cfg: DictConfig) -> dict[str, float]:
-        _quiet_lightning()
+        route_library_logs()
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build_datamodule(cfg)
         history = EpochHistory()
@@ -74,10 +64,10 @@ class LightningEngine:
         )
         trainer.fit(module, datamodule=datamodule)
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-        metrics = {
-            **trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0],
-            **trainer.test(module, datamodule=datamodule, ckpt_path=best)[0],
-        }
+        loggers, trainer.loggers = trainer.loggers, []  # keep the val curves one point per epoch
+        val = trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
+        trainer.loggers = loggers
+        metrics = {**val, **trainer.test(module, datamodule=datamodule, ckpt_path=best)[0]}
         if not trainer.is_global_zero:
             return {k: float(v) for k, v in metrics.items()}
         metrics = report(cfg, metrics)
@@ -90,7 +80,7 @@ class LightningEngine:
     def evaluate(self, cfg: DictConfig, ckpt_path: str) -> dict[str, float]:
         if not str(ckpt_path).endswith(".ckpt"):
             raise CheckpointError(f"{ckpt_path} is not a Lightning checkpoint (.ckpt)")
-        _quiet_lightning()
+        route_library_logs()
         datamodule = build_datamodule(cfg)
         module = build_module(cfg, datamodule.spec)
         trainer = pl.Trainer(

@@ -1,0 +1,127 @@
+"""Config composition and fast, one-line rejection of bad input (no training here)."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from trainlab.config import check_config
+from trainlab.errors import ConfigError
+from trainlab.models import MLP
+
+from .conftest import REPO
+
+DATA, MODELS, OPTIMIZERS = (
+    ("digits", "mnist", "housing"),
+    ("linear", "mlp", "mlp_dropout"),
+    ("sgd", "adam"),
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "model", "optimizer"), list(itertools.product(DATA, MODELS, OPTIMIZERS))
+)
+def test_every_data_model_optimizer_combination_composes(compose_train, data, model, optimizer):
+    cfg = compose_train(f"data={data}", f"model={model}", f"optimizer={optimizer}")
+    check_config(cfg)
+    assert isinstance(instantiate(cfg.model), MLP)
+    built = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    assert built.param_groups[0]["lr"] == cfg.optimizer.lr
+    assert type(instantiate(cfg.data)).__name__.lower().startswith(data[:5])
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["trainer=cpu"],
+        ["trainer=gpu"],
+        ["trainer=ddp"],
+        ["logger=csv"],
+        ["debug=fdr"],
+        ["debug=overfit"],
+        ["debug=limit"],
+        ["scheduler=cosine"],
+        ["model=mlp", "model.hidden=[64,32,16]", "model.activation=gelu", "model.dropout=0.1"],
+    ],
+)
+def test_other_groups_compose(compose_train, overrides):
+    check_config(compose_train(*overrides))
+
+
+def test_model_sizes_come_from_the_datamodule(compose_train, data_dir):
+    """data=housing model=mlp_dropout just works: 8 inputs, 1 output, no hand-synced sizes."""
+    expected = {"digits": (64, 10), "housing": (8, 1), "mnist": (784, 10)}
+    for data, (inputs, outputs) in expected.items():
+        overrides = {"digits": ["data=digits"], "housing": data_dir.housing, "mnist": data_dir.mnist}
+        cfg = compose_train(*overrides[data], "model=mlp_dropout")
+        datamodule = instantiate(cfg.data)
+        datamodule.setup()
+        network = instantiate(cfg.model).build_torch(datamodule.spec)
+        linears = [m for m in network if isinstance(m, torch.nn.Linear)]
+        assert (linears[0].in_features, linears[-1].out_features) == (inputs, outputs)
+        assert [m.out_features for m in linears[:-1]] == [24, 24]
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("optimizer.lr=-1", "optimizer.lr"),
+        ("optimizer.lr=abc", "optimizer.lr"),
+        ("model.hidden=[0]", "model.hidden"),
+        ("model.activation=relux", "model.activation"),
+        ("model.dropout=1.5", "model.dropout"),
+        ("trainer.max_epochs=0", "trainer.max_epochs"),
+        ("data.batch_size=0", "data.batch_size"),
+    ],
+)
+def test_impossible_values_are_config_errors(compose_train, override, expected):
+    with pytest.raises(ConfigError, match=expected):
+        check_config(compose_train(override))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "train.py", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model=nope", "unknown option model=nope; available: linear, mlp, mlp_dropout"),
+        ("optimizer.lr=-1", "optimizer.lr=-1 is invalid"),
+        ("model.hidden=[0]", "model.hidden=[0] is invalid"),
+        ("model.activation=relux", "model.activation='relux' is invalid"),
+        ("model.dropout=1.5", "model.dropout=1.5 is invalid"),
+        ("trainer.max_epochs=0", "trainer.max_epochs=0 is invalid"),
+        ("model.nope=1", "Could not override 'model.nope'"),
+        ("model.hidden=[", "trainlab: error:"),
+    ],
+)
+def test_cli_rejects_bad_input_with_one_line(override, message):
+    result = _cli(override)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert lines[0].startswith("trainlab: error:")
+
+
+def test_config_errors_come_back_before_torch_is_imported():
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('torch' in sys.modules, file=sys.stdout))\n"
+        "sys.argv = ['train.py', 'optimizer.lr=-1']\n"
+        "from trainlab.cli import train\n"
+        "train()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,107 @@
+"""End-to-end runs through the CLI: run directory, TensorBoard, eval, determinism, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from .conftest import Result, run_script
+
+pytestmark = pytest.mark.slow
+SHORT = ["trainer.max_epochs=3", "seed=7"]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Result:
+    result = run_script("train.py", SHORT, tmp_path_factory.mktemp("digits") / "run")
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_run_directory_holds_config_events_checkpoints_and_metrics(digits_run):
+    run = digits_run.run_dir
+    assert (run / ".hydra" / "config.yaml").is_file()
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {"best.ckpt", "last.ckpt"}
+    assert set(digits_run.metrics) == {"val/loss", "val/acc", "test/loss", "test/acc"}
+    assert 0.5 < digits_run.metrics["test/acc"] <= 1.0
+    assert f"test/acc={digits_run.metrics['test/acc']:.4f}" in digits_run.stdout
+
+
+def test_tensorboard_has_per_epoch_scalars_and_hparams(digits_run):
+    events = EventAccumulator(str(digits_run.run_dir))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc"} <= scalars
+    assert len(events.Scalars("val/loss")) == 3  # once per epoch, not per step
+    hparams = events.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in hparams
+    start = hparams["_hparams_/session_start_info"].decode(errors="ignore")
+    assert "optimizer.lr" in start and "model.hidden" in start
+
+
+def test_eval_recomputes_the_test_metrics_from_a_checkpoint(digits_run, evaluate):
+    result = evaluate(f"ckpt_path={digits_run.run_dir / 'checkpoints' / 'best.ckpt'}")
+    assert result.returncode == 0, result.stderr
+    expected = {k: v for k, v in digits_run.metrics.items() if k.startswith("test/")}
+    assert result.metrics == expected
+
+
+def test_same_seed_gives_identical_metrics(digits_run, train):
+    again = train(*SHORT)
+    assert again.returncode == 0, again.stderr
+    assert again.metrics == digits_run.metrics
+
+
+def test_mnist_trains_through_the_cli(train, data_dir):
+    result = train(*data_dir.mnist, "trainer.max_epochs=1", "trainer.limit_train_batches=40")
+    assert result.returncode == 0, result.stderr
+    assert set(result.metrics) == {"val/loss", "val/acc", "test/loss", "test/acc"}
+    assert result.metrics["test/acc"] > 0.5
+
+
+def test_housing_trains_through_the_cli(train, data_dir):
+    result = train(*data_dir.housing, "model=mlp_dropout", "trainer.max_epochs=2", "logger=csv")
+    assert result.returncode == 0, result.stderr
+    assert {"test/mae", "test/rmse", "test/loss", "val/rmse"} <= set(result.metrics)
+    assert (result.run_dir / "metrics.csv").is_file()
+
+
+def test_fast_dev_run_runs_one_batch_of_everything(train):
+    result = train("debug=fdr")
+    assert result.returncode == 0, result.stderr
+    assert "test/acc" in result.metrics
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(train, data_dir):
+    # The learning rate grows 10^4-fold per epoch: epoch 1 trains, epoch 2 diverges.
+    result = train(
+        *data_dir.housing,
+        "optimizer=sgd",
+        "optimizer.lr=0.001",
+        "+scheduler._target_=torch.optim.lr_scheduler.ExponentialLR",
+        "+scheduler._partial_=true",
+        "+scheduler.gamma=10000",
+        "trainer.max_epochs=5",
+    )
+    assert result.returncode != 0
+    lines = result.error_lines()
+    assert len(lines) == 1 and "NaN" in lines[0] and "epoch 2" in lines[0], result.stderr
+    assert (result.run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (result.run_dir / ".hydra" / "config.yaml").is_file()
+    assert any(result.run_dir.glob("events.out.tfevents.*"))
+
+
+def test_missing_dataset_is_one_line_naming_the_path(train, tmp_path: Path):
+    result = train("data=mnist", f"paths.data_dir={tmp_path}", "data.download=false")
+    lines = result.error_lines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert str(tmp_path / "mnist") in lines[0]
+
+
+def test_eval_of_a_checkpoint_that_does_not_exist_is_one_line(evaluate, tmp_path: Path):
+    result = evaluate(f"ckpt_path={tmp_path}/nope.ckpt")
+    lines = result.error_lines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "does not exist" in lines[0]
