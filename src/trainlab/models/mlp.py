@@ -16,6 +16,7 @@ from trainlab.errors import ConfigError
 from trainlab.models.activations import ACTIVATIONS
 
 if TYPE_CHECKING:
+    import keras
     from torch import nn
 
     from trainlab.data.base import DataSpec
@@ -59,3 +60,25 @@ class MLP:
             width = units
         layers["output"] = nn.Linear(width, spec.num_outputs)
         return nn.Sequential(layers)
+
+    def build_keras(self, spec: DataSpec) -> keras.Sequential:
+        """The same network as a named ``keras.Sequential`` (Dense layers take the activation).
+
+        Layer names equal the torch module's, so weights map one to one and a saved
+        ``.keras`` file reloads with its names.
+        """
+        from trainlab.engines.keras.backend import keras
+
+        keras_activation = ACTIVATIONS[self.activation][1]
+        if keras_activation is None:
+            raise ConfigError(f"model.activation={self.activation!r} has no Keras counterpart")
+        layers: list[keras.Layer] = [keras.Input(shape=spec.input_shape, name="input")]
+        if len(spec.input_shape) > 1:
+            layers.append(keras.layers.Flatten(name="flatten"))
+        names = self.layer_names()
+        for i, units in enumerate(self.hidden):
+            layers.append(keras.layers.Dense(units, activation=keras_activation, name=names[i]))
+            if self.dropout > 0:
+                layers.append(keras.layers.Dropout(self.dropout, name=f"dropout_{i + 1}"))
+        layers.append(keras.layers.Dense(spec.num_outputs, name="output"))
+        return keras.Sequential(layers, name="mlp")

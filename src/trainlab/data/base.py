@@ -1,0 +1,188 @@
+"""The base DataModule: whole splits as tensors, batches cut by indexing.
+
+A per-sample ``Dataset.__getitem__`` plus collation costs more than the arithmetic of
+a small MLP; indexing a tensor with a batch of indices costs one gather. The spec
+(input shape, outputs, task) is read off the loaded data, so models never hand-sync
+sizes with datasets.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+
+Task = Literal["multiclass", "binary", "regression"]
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model must know about its data: built from the data, never typed twice."""
+
+    input_shape: tuple[int, ...]
+    num_outputs: int
+    task: Task
+    image_shape: tuple[int, int] | None = None  # how to draw a sample, for figures
+
+
+@dataclass
+class Splits:
+    """Train/val/test tensors; ``y`` is int64 class labels or float32 targets (N, k)."""
+
+    train: Batch
+    val: Batch
+    test: Batch
+
+    def to(self, device: torch.device) -> Splits:
+        move = lambda pair: tuple(t.to(device, non_blocking=True) for t in pair)  # noqa: E731
+        return Splits(move(self.train), move(self.val), move(self.test))
+
+
+class EpochOrder:
+    """The sample order of one epoch: a permutation seeded by (seed, epoch).
+
+    Lightning calls ``set_epoch`` at each epoch start (it looks for a ``sampler``
+    attribute), so a resumed run replays the exact order; without that call the
+    epoch advances after each full pass.
+    """
+
+    def __init__(self, size: int, shuffle: bool, seed: int) -> None:
+        self.size, self.shuffle, self.seed, self.epoch = size, shuffle, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> torch.Tensor | None:
+        """The permutation for this epoch, or None for the natural order."""
+        if not self.shuffle:
+            return None
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return torch.randperm(self.size, generator=generator)
+
+
+class BatchLoader:
+    """Iterates ``(x[idx], y[idx])`` batches of in-memory tensors; shards by rank for DDP."""
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_last: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.x, self.y = x, y
+        self.batch_size, self.drop_last = batch_size, drop_last
+        self.rank, self.world_size = rank, world_size
+        self.sampler = EpochOrder(len(x), shuffle, seed)
+        self.batch_sampler = None  # Lightning inspects DataLoader-like attributes
+
+    def _shard_size(self) -> int:
+        return math.ceil(len(self.x) / self.world_size)
+
+    def __len__(self) -> int:
+        rounding = math.floor if self.drop_last else math.ceil
+        return rounding(self._shard_size() / self.batch_size)
+
+    def _order(self) -> torch.Tensor | None:
+        order = self.sampler.indices()
+        if self.world_size == 1:
+            return order
+        if order is None:
+            order = torch.arange(len(self.x))
+        # Pad by wrapping around, as DistributedSampler does, so every rank gets as many.
+        padded = torch.cat([order, order[: self._shard_size() * self.world_size - len(order)]])
+        return padded[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[Batch]:
+        order = self._order()
+        size = len(self.x) if order is None else len(order)
+        if order is not None and order.device != self.x.device:
+            order = order.to(self.x.device)
+        for batch in range(len(self)):
+            start = batch * self.batch_size
+            stop = min(start + self.batch_size, size)
+            if order is None:  # contiguous slices: views, no copy
+                yield self.x[start:stop], self.y[start:stop]
+            else:
+                index = order[start:stop]
+                yield self.x[index], self.y[index]
+        if self.sampler.shuffle:
+            self.sampler.epoch += 1
+
+
+class TensorDataModule(pl.LightningDataModule):
+    """Loads every split once into memory and serves it through ``BatchLoader``.
+
+    Subclasses implement ``load``; everything else (batching, DDP sharding, moving the
+    data onto the GPU once when training there) is shared.
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        shuffle_seed: int = 0,
+        device_resident: bool = True,
+    ) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
+        self.shuffle_seed = shuffle_seed
+        self.device_resident = device_resident
+        self.splits: Splits | None = None
+        self._spec: DataSpec | None = None
+
+    @abstractmethod
+    def load(self) -> tuple[Splits, DataSpec]:
+        """Read (or download) the data, split it, fit any scaling on the train split."""
+
+    def preprocess(self, inputs: np.ndarray) -> torch.Tensor:
+        """Raw inputs -> model inputs, with the scaling fitted on the train split."""
+        return torch.as_tensor(np.asarray(inputs, dtype=np.float32))
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits is None:
+            self.splits, self._spec = self.load()
+
+    @property
+    def spec(self) -> DataSpec:
+        if self._spec is None:
+            self.setup()
+        assert self._spec is not None
+        return self._spec
+
+    def _device_splits(self) -> Splits:
+        assert self.splits is not None, "setup() first"
+        trainer = self.trainer
+        if self.device_resident and trainer is not None:
+            device = trainer.strategy.root_device
+            if device.type != "cpu" and self.splits.train[0].device != device:
+                self.splits = self.splits.to(device)
+        return self.splits
+
+    def _loader(self, pair: Batch, batch_size: int, shuffle: bool) -> BatchLoader:
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        return BatchLoader(
+            *pair, batch_size, shuffle=shuffle, seed=self.shuffle_seed, rank=rank, world_size=world
+        )
+
+    def train_dataloader(self) -> BatchLoader:
+        return self._loader(self._device_splits().train, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> BatchLoader:
+        return self._loader(self._device_splits().val, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> BatchLoader:
+        return self._loader(self._device_splits().test, self.eval_batch_size, shuffle=False)

@@ -1,0 +1,121 @@
+"""California housing: the 8 scikit-learn features, target in units of 100k USD."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainlab.data import files
+from trainlab.data.base import DataSpec, Splits, TensorDataModule
+from trainlab.data.scaling import Scaler, apply_scaler, fit_scaler
+from trainlab.data.splitting import three_way_split
+from trainlab.errors import DataError
+
+STATLIB_FILE = "cal_housing.data"
+STATLIB_SHA256 = "d3d8a1a722ae78f91134862727d27a70b1415e7d512a89140406248687f4b902"
+FEATURES = (
+    "MedInc",
+    "HouseAge",
+    "AveRooms",
+    "AveBedrms",
+    "Population",
+    "AveOccup",
+    "Latitude",
+    "Longitude",
+)
+
+
+def features_from_statlib(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's derivation of the 8 features and the target from the StatLib columns.
+
+    Columns: longitude, latitude, housingMedianAge, totalRooms, totalBedrooms,
+    population, households, medianIncome, medianHouseValue.
+    """
+    lon, lat, age, rooms, bedrooms, population, households, income, value = table.T
+    x = np.stack(
+        [
+            income,
+            age,
+            rooms / households,
+            bedrooms / households,
+            population,
+            population / households,
+            lat,
+            lon,
+        ],
+        axis=1,
+    )
+    return x, value / 100_000.0
+
+
+class HousingDataModule(TensorDataModule):
+    """Seeded train/val/test split; ``scaler`` is fitted on the training split only."""
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        scaler: Scaler = "standard",
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        split_seed: int = 42,
+        download: bool = True,
+        verify: bool = True,
+        **loader: object,
+    ) -> None:
+        super().__init__(**loader)  # type: ignore[arg-type]
+        self.directory = Path(data_dir) / "california_housing"
+        self.scaler_kind, self.val_fraction, self.test_fraction = scaler, val_fraction, test_fraction
+        self.split_seed, self.download, self.verify = split_seed, download, verify
+        self._scaler = None
+
+    def _how_to_get(self) -> str:
+        return (
+            f"put the StatLib file {STATLIB_FILE} in {self.directory} "
+            "(or set TRAINLAB_DATA_DIR / paths.data_dir to a folder with california_housing/ in it)"
+        )
+
+    def _read_statlib(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
+        data = files.read_maybe_gzipped(path)
+        if self.verify:
+            files.verify(path, data, STATLIB_SHA256, self._how_to_get())
+        try:
+            table = np.loadtxt(data.decode("ascii").splitlines(), delimiter=",", ndmin=2)
+        except ValueError as error:
+            raise DataError(f"{path} is not the StatLib CSV ({error}); {self._how_to_get()}") from None
+        if table.shape[1] != 9:
+            raise DataError(f"{path} has {table.shape[1]} columns, not 9; {self._how_to_get()}")
+        return features_from_statlib(table)
+
+    def _fetch_with_sklearn(self) -> tuple[np.ndarray, np.ndarray]:
+        """scikit-learn downloads the StatLib archive and checks its SHA-256."""
+        from sklearn.datasets import fetch_california_housing
+
+        path = self.directory / STATLIB_FILE
+        if not self.download:
+            raise DataError(f"{path} not found; {self._how_to_get()}")
+        try:
+            bunch = fetch_california_housing(data_home=self.directory / "scikit_learn_data")
+        except Exception as error:
+            raise DataError(
+                f"{path} not found and scikit-learn's download failed ({error}); {self._how_to_get()}"
+            ) from None
+        return bunch.data, bunch.target
+
+    def prepare_data(self) -> None:
+        if files.find_file(self.directory, (STATLIB_FILE, STATLIB_FILE + ".gz")) is None:
+            self._fetch_with_sklearn()
+
+    def preprocess(self, inputs: np.ndarray) -> torch.Tensor:
+        x = np.asarray(inputs, dtype=np.float64).reshape(-1, len(FEATURES))
+        return torch.from_numpy(apply_scaler(self._scaler, x))
+
+    def load(self) -> tuple[Splits, DataSpec]:
+        path = files.find_file(self.directory, (STATLIB_FILE, STATLIB_FILE + ".gz"))
+        x, y = self._read_statlib(path) if path else self._fetch_with_sklearn()
+        train, val, test = three_way_split(len(y), self.val_fraction, self.test_fraction, self.split_seed)
+        self._scaler = fit_scaler(self.scaler_kind, x[train])
+        target = torch.from_numpy(y.astype(np.float32)).unsqueeze(1)
+        splits = Splits(*((self.preprocess(x[idx]), target[idx]) for idx in (train, val, test)))  # type: ignore[arg-type]
+        return splits, DataSpec((len(FEATURES),), 1, "regression")

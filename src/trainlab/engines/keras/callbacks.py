@@ -1,0 +1,118 @@
+"""Small Keras callbacks that give a Keras run what a Lightning run has.
+
+TensorBoard scalars under the same tags (Keras' own ``TensorBoard`` callback needs
+TensorFlow, so events go through torch's ``SummaryWriter``), the per-epoch hooks
+(history, sweep pruning), the NaN guard, and the torch LR schedulers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainlab.engines.keras.backend import keras
+from trainlab.engines.keras.naming import tags
+from trainlab.errors import NonFiniteLossError
+
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+class EpochHooks(keras.callbacks.Callback):
+    """Calls ``hook(epoch, {"train/loss": ..., "val/acc": ...})`` after each epoch."""
+
+    def __init__(self, hook: EpochHook, metric_names: Sequence[str]) -> None:
+        super().__init__()
+        self.hook, self.metric_names = hook, list(metric_names)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.hook(epoch, tags(logs or {}, self.metric_names))
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops the run with an error when an epoch's training loss is NaN/inf.
+
+    Put it before the checkpoint callback: it raises before a NaN model can be saved.
+    """
+
+    def __init__(self, checkpoint_dir: Path | None) -> None:
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        saved = sorted(self.checkpoint_dir.glob("*.keras")) if self.checkpoint_dir else []
+        kept = f"; kept {', '.join(str(p) for p in saved)}" if saved else ""
+        raise NonFiniteLossError(
+            f"the training loss became NaN/inf in epoch {epoch + 1}; "
+            f"the run stopped (lower optimizer.lr or scale the data){kept}"
+        )
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Per-epoch scalars in a ``SummaryWriter``, stepped by optimizer steps as Lightning's."""
+
+    def __init__(self, writer: Any, metric_names: Sequence[str], log_lr: bool) -> None:
+        super().__init__()
+        self.writer, self.metric_names, self.log_lr = writer, list(metric_names), log_lr
+
+    def step(self) -> int:
+        return int(self.model.optimizer.iterations)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.log_lr:
+            optimizer = self.model.optimizer
+            name = f"lr-{type(optimizer).__name__}"
+            self.writer.add_scalar(name, float(optimizer.learning_rate), self.step())
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        step = max(self.step() - 1, 0)
+        for tag, value in tags(logs or {}, self.metric_names).items():
+            self.writer.add_scalar(tag, value, step)
+        self.writer.add_scalar("epoch", epoch, step)
+        self.writer.flush()
+
+
+class TorchLRSchedule(keras.callbacks.Callback):
+    """Drives the Keras optimizer's learning rate with a ``torch.optim.lr_scheduler``.
+
+    The configured torch scheduler steps a stand-in torch optimizer once per epoch
+    (as the Lightning engine does) and its learning rate is copied into Keras, so
+    ``scheduler=cosine`` gives the same schedule on both engines.
+    """
+
+    def __init__(self, scheduler_factory: Callable[[torch.optim.Optimizer], Any]) -> None:
+        super().__init__()
+        self.scheduler_factory = scheduler_factory
+        self.scheduler: Any = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        learning_rate = float(self.model.optimizer.learning_rate)
+        stand_in = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=learning_rate)
+        self.scheduler = self.scheduler_factory(stand_in)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.model.optimizer.learning_rate = self.scheduler.optimizer.param_groups[0]["lr"]
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.scheduler.step()
+
+
+class LoggerMetrics(keras.callbacks.Callback):
+    """Per-epoch metrics into a Lightning logger object (``logger=csv``: ``metrics.csv``)."""
+
+    def __init__(self, logger: Any, metric_names: Sequence[str]) -> None:
+        super().__init__()
+        self.logger, self.metric_names = logger, list(metric_names)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        step = max(int(self.model.optimizer.iterations) - 1, 0)
+        self.logger.log_metrics({**tags(logs or {}, self.metric_names), "epoch": epoch}, step)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.logger.save()
