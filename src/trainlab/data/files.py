@@ -49,9 +49,11 @@ def download(urls: Sequence[str], target: Path) -> None:
     errors = []
     for url in urls:
         try:
-            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-                    shutil.copyfileobj(response, tmp)
+            with (
+                urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+                tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp,
+            ):
+                shutil.copyfileobj(response, tmp)
             Path(tmp.name).replace(target)
             return
         except Exception as error:

@@ -114,7 +114,9 @@ class HousingDataModule(TensorDataModule):
     def load(self) -> tuple[Splits, DataSpec]:
         path = files.find_file(self.directory, (STATLIB_FILE, STATLIB_FILE + ".gz"))
         x, y = self._read_statlib(path) if path else self._fetch_with_sklearn()
-        train, val, test = three_way_split(len(y), self.val_fraction, self.test_fraction, self.split_seed)
+        train, val, test = three_way_split(
+            len(y), self.val_fraction, self.test_fraction, self.split_seed
+        )
         self._scaler = fit_scaler(self.scaler_kind, x[train])
         target = torch.from_numpy(y.astype(np.float32)).unsqueeze(1)
         splits = Splits(*((self.preprocess(x[idx]), target[idx]) for idx in (train, val, test)))  # type: ignore[arg-type]

@@ -15,9 +15,7 @@ def three_way_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays (train, val, test); stratified by ``stratify`` labels when given."""
     indices = np.arange(n)
-    rest, test = train_test_split(
-        indices, test_size=test_fraction, random_state=seed, stratify=stratify
-    )
+    rest, test = train_test_split(indices, test_size=test_fraction, random_state=seed, stratify=stratify)
     val_of_rest = val_fraction / (1 - test_fraction)
     train, val = train_test_split(
         rest,

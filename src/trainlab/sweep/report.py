@@ -1,0 +1,163 @@
+"""The end-of-sweep report: a table on the console and files in the sweep directory.
+
+``best.yaml`` holds the overrides that reproduce the best trial as a single run,
+``trials.csv`` one row per trial, and the PNG plots come from
+``optuna.visualization.matplotlib``. Trials closed as not counted (see ``study.py``)
+never ran and are left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import shlex
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omegaconf import OmegaConf
+
+from trainlab.sweep.study import counted_trials
+
+if TYPE_CHECKING:
+    import optuna
+
+log = logging.getLogger(__name__)
+
+PLOTS = {
+    "optimization_history.png": "plot_optimization_history",
+    "param_importances.png": "plot_param_importances",
+    "parallel_coordinate.png": "plot_parallel_coordinate",
+}
+
+
+def _trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return counted_trials(study)
+
+
+def _duration(trial: optuna.trial.FrozenTrial) -> float | None:
+    return trial.duration.total_seconds() if trial.duration else None
+
+
+def _last_epoch(trial: optuna.trial.FrozenTrial) -> int | None:
+    """The last epoch (1-based) the trial reported, i.e. where a pruned trial stopped."""
+    return max(trial.intermediate_values) + 1 if trial.intermediate_values else None
+
+
+def write_csv(study: optuna.Study, path: Path) -> Path:
+    trials = _trials(study)
+    names = sorted({name for t in trials for name in t.params})
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "state", "value", "duration_s", "epochs", *names, "error"])
+        for t in trials:
+            writer.writerow(
+                [
+                    t.number,
+                    t.state.name,
+                    t.value if t.value is not None else "",
+                    f"{_duration(t):.2f}" if _duration(t) is not None else "",
+                    _last_epoch(t) or "",
+                    *(t.params.get(name, "") for name in names),
+                    t.user_attrs.get("error", ""),
+                ]
+            )
+    return path
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    try:
+        return study.best_trial
+    except ValueError:  # no complete trial yet
+        return None
+
+
+def write_best(study: optuna.Study, path: Path, metric: str, program: str) -> Path | None:
+    """``best.yaml``: value, parameters and the command that reproduces the best trial."""
+    best = best_trial(study)
+    if best is None:
+        return None
+    overrides = list(best.user_attrs.get("overrides", []))
+    content = {
+        "study_name": study.study_name,
+        "trial": best.number,
+        "optimized_metric": metric,
+        "direction": study.direction.name.lower(),
+        "value": best.value,
+        "params": dict(best.params),
+        "overrides": overrides,
+        "command": " ".join([program, *map(shlex.quote, overrides)]),
+    }
+    OmegaConf.save(OmegaConf.create(content), path)
+    return path
+
+
+def write_plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
+    """Optuna's matplotlib plots as PNG; a plot that needs more trials is skipped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as plots
+
+    written = []
+    for filename, function in PLOTS.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                axes: Any = getattr(plots, function)(study)
+            figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+            figure.set_size_inches(10, 6)
+            figure.savefig(sweep_dir / filename, dpi=100, bbox_inches="tight")
+            plt.close(figure)
+            written.append(sweep_dir / filename)
+        except Exception as error:  # e.g. importances of fewer than two complete trials
+            log.warning("%s skipped: %s", filename, str(error).splitlines()[0] if str(error) else error)
+    return written
+
+
+def print_table(study: optuna.Study, metric: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    trials = _trials(study)
+    best = best_trial(study)
+    names = sorted({name for t in trials for name in t.params})
+    table = Table(title=f"study {study.study_name}: {metric} ({study.direction.name.lower()})")
+    for column in ["#", "state", metric, "epochs", "time (s)", *names, "error"]:
+        table.add_column(column, overflow="fold")
+    for t in trials:
+        value = "" if t.value is None else f"{t.value:.4f}"
+        params = [_short(t.params.get(name)) for name in names]
+        duration = _duration(t)
+        table.add_row(
+            str(t.number),
+            t.state.name,
+            value,
+            str(_last_epoch(t) or ""),
+            "" if duration is None else f"{duration:.1f}",
+            *params,
+            t.user_attrs.get("error", ""),
+            style="bold green" if best is not None and t.number == best.number else None,
+        )
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    if best is not None:
+        console.print(f"best: trial {best.number}, {metric}={best.value:.4f}, params {best.params}")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def write_report(study: optuna.Study, sweep_dir: Path, metric: str, program: str) -> list[Path]:
+    """Print the table and write every report file; returns the files written."""
+    print_table(study, metric)
+    files = [write_csv(study, sweep_dir / "trials.csv")]
+    best = write_best(study, sweep_dir / "best.yaml", metric, program)
+    files += [best] if best else []
+    files += write_plots(study, sweep_dir)
+    log.info("report: %s", ", ".join(str(f) for f in files))
+    return files
