@@ -62,6 +62,10 @@ class EpochHistory:
     def __call__(self, epoch: int, metrics: dict[str, float]) -> None:
         self.epochs.append({"epoch": epoch, **metrics})
 
+    def last(self) -> dict[str, float]:
+        """The latest epoch's metrics (empty before the first epoch ends)."""
+        return {k: v for k, v in self.epochs[-1].items() if k != "epoch"} if self.epochs else {}
+
 
 def epoch_end_hooks(cfg: DictConfig) -> list[Callable[[int, dict[str, float]], None]]:
     """What runs after each epoch's validation, on both engines.

@@ -80,7 +80,7 @@ def keras_batches(loader: BatchLoader, spec: DataSpec, limit: BatchLimit = None)
 
 
 @contextlib.contextmanager
-def _device(name: str | None) -> Iterator[None]:
+def on_device(name: str | None) -> Iterator[None]:
     if name is None:
         yield
         return
@@ -148,7 +148,7 @@ def _loggers(cfg: DictConfig, names: list[str], settings: FitSettings) -> tuple[
     return callbacks, writer
 
 
-def _callbacks(
+def build_callbacks(
     cfg: DictConfig, spec: DataSpec, settings: FitSettings, train: LoaderBatches
 ) -> tuple[list[Any], Path | None, Any]:
     names = metric_names(spec)
@@ -189,7 +189,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     keras.utils.set_random_seed(int(cfg.seed))
     datamodule = build_datamodule(cfg)
     spec = datamodule.spec
-    with _device(settings.device):
+    with on_device(settings.device):
         model = compile_model(
             instantiate(cfg.model).build_keras(spec), spec, build_optimizer(cfg.optimizer)
         )
@@ -197,7 +197,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
             model.summary(print_fn=lambda line, **_: log.info("%s", line))
         train = keras_batches(datamodule.train_dataloader(), spec, settings.train_limit)
         val = keras_batches(datamodule.val_dataloader(), spec, settings.val_limit)
-        callbacks, best, writer = _callbacks(cfg, spec, settings, train)
+        callbacks, best, writer = build_callbacks(cfg, spec, settings, train)
         model.fit(
             train,
             validation_data=val,
@@ -225,7 +225,7 @@ def evaluate(cfg: DictConfig, ckpt_path: str) -> dict[str, float]:
     """Recompute a run's test metrics from its ``.keras`` checkpoint."""
     settings = FitSettings.from_trainer(cfg.trainer)
     datamodule = build_datamodule(cfg)
-    with _device(settings.device):
+    with on_device(settings.device):
         model = load_checkpoint(ckpt_path, datamodule.spec)
         test = keras_batches(datamodule.test_dataloader(), datamodule.spec, None)
         return report(cfg, _evaluate(model, test, "test"))

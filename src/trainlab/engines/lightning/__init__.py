@@ -48,6 +48,15 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in (group or {}).values() if node is not None]
 
 
+def build_trainer(cfg: DictConfig) -> pl.Trainer:
+    """The configured Trainer with the configured callbacks and loggers."""
+    return instantiate(
+        cfg.trainer,
+        callbacks=_instantiate_all(cfg.get("callbacks")),
+        logger=_instantiate_all(cfg.get("logger")) or False,
+    )
+
+
 class LightningEngine:
     """``fit`` trains, then validates and tests the best checkpoint; ``evaluate`` re-tests."""
 
@@ -57,12 +66,12 @@ class LightningEngine:
         datamodule = build_datamodule(cfg)
         history = EpochHistory()
         module = build_module(cfg, datamodule.spec, call_all([history, *epoch_end_hooks(cfg)]))
-        trainer: pl.Trainer = instantiate(
-            cfg.trainer,
-            callbacks=_instantiate_all(cfg.get("callbacks")),
-            logger=_instantiate_all(cfg.get("logger")) or False,
-        )
-        trainer.fit(module, datamodule=datamodule)
+        trainer = build_trainer(cfg)
+        try:
+            trainer.fit(module, datamodule=datamodule)
+        except BaseException:  # pruned, NaN, interrupted: the run still shows in HPARAMS
+            self._write_hparams(cfg, trainer, history.last())
+            raise
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         loggers, trainer.loggers = trainer.loggers, []  # keep the val curves one point per epoch
         val = trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)[0]
@@ -72,10 +81,16 @@ class LightningEngine:
             return {k: float(v) for k, v in metrics.items()}
         metrics = report(cfg, metrics)
         self._print_predictions(cfg, module, datamodule)
+        self._write_hparams(cfg, trainer, metrics)
+        return metrics
+
+    @staticmethod
+    def _write_hparams(cfg: DictConfig, trainer: pl.Trainer, metrics: dict[str, float]) -> None:
+        if not trainer.is_global_zero:
+            return
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 write_hparams(logger.experiment, run_hparams(cfg), metrics)
-        return metrics
 
     def evaluate(self, cfg: DictConfig, ckpt_path: str) -> dict[str, float]:
         if not str(ckpt_path).endswith(".ckpt"):

@@ -17,6 +17,9 @@ from trainlab.tasks import Task
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
 EpochEndHook = Callable[[int, dict[str, float]], None]
+# Steps whose outputs wait for one metric update: enough to make the update's Python
+# cost negligible per step, few enough that the waiting outputs stay small.
+METRIC_UPDATE_EVERY = 32
 
 
 def _log_name(stage: str) -> str:
@@ -24,12 +27,45 @@ def _log_name(stage: str) -> str:
     return "train" if stage == "fit" else stage
 
 
+class StepRecords:
+    """The detached loss, sample count, metric inputs and targets of steps not yet in the metrics."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.losses: list[torch.Tensor] = []
+        self.counts: list[int] = []
+        self.outputs: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
+
+    def __len__(self) -> int:
+        return len(self.losses)
+
+    def add(self, loss: torch.Tensor, count: int, output: torch.Tensor, target: torch.Tensor) -> None:
+        self.losses.append(loss)
+        self.counts.append(count)
+        self.outputs.append(output)
+        self.targets.append(target)
+
+    def take(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The kept steps as batched tensors (losses, weights, outputs, targets); then empty."""
+        losses = torch.stack(self.losses)
+        weights = torch.tensor(self.counts, dtype=losses.dtype).to(losses.device, non_blocking=True)
+        batched = losses, weights, torch.cat(self.outputs), torch.cat(self.targets)
+        self.clear()
+        return batched
+
+
 class TrainModule(pl.LightningModule):
     """Logs ``{train,val,test}/loss`` and the task's metrics once per epoch.
 
     Losses and metrics accumulate on the device; nothing syncs with the host per step.
-    A non-finite loss is flagged on-device and checked once before each validation,
-    so the run stops before a NaN model can overwrite a checkpoint.
+    Each step only keeps its detached loss, outputs and targets; the metrics take them
+    in one update every ``METRIC_UPDATE_EVERY`` steps and at the epoch's end, because a
+    torchmetrics update costs more Python than a small MLP's step. A non-finite loss is
+    flagged on-device at those updates and checked once before each validation, so the
+    run stops before a NaN model can overwrite a checkpoint.
     """
 
     def __init__(
@@ -52,6 +88,7 @@ class TrainModule(pl.LightningModule):
                 for stage in ("fit", "val", "test")
             }
         )
+        self._pending = {stage: StepRecords() for stage in ("fit", "val", "test")}
         self._val_epoch_metrics: dict[str, torch.Tensor] = {}
         self.register_buffer("nonfinite_loss", torch.zeros((), dtype=torch.bool), persistent=False)
 
@@ -62,14 +99,25 @@ class TrainModule(pl.LightningModule):
         x, y = batch
         output = self(x)
         loss = self.task.loss(output, y)
+        pending = self._pending[stage]
+        pending.add(loss.detach(), len(x), self.task.metric_inputs(output.detach()), y)
+        if len(pending) >= METRIC_UPDATE_EVERY:
+            self._update_metrics(stage)
+        return loss
+
+    def _update_metrics(self, stage: str) -> None:
+        """Feed the kept steps to the stage's metrics in one update (no host sync)."""
+        pending = self._pending[stage]
+        if not len(pending):
+            return
+        losses, weights, outputs, targets = pending.take()
         metrics = self.stage_metrics[stage]
-        metrics["loss"].update(loss.detach(), weight=len(x))
+        metrics["loss"].update(losses, weight=weights)
         for name, metric in metrics.items(keep_base=True):
             if name != "loss":
-                metric.update(self.task.metric_inputs(output.detach()), y)
+                metric.update(outputs, targets)
         if stage == "fit":
-            self.nonfinite_loss |= ~torch.isfinite(loss.detach())
-        return loss
+            self.nonfinite_loss |= ~torch.isfinite(losses).all()
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "fit")
@@ -81,6 +129,7 @@ class TrainModule(pl.LightningModule):
         self._step(batch, "test")
 
     def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
+        self._update_metrics(stage)
         metrics = self.stage_metrics[stage]
         computed = metrics.compute()
         self.log_dict(computed, on_step=False, on_epoch=True)
@@ -88,6 +137,7 @@ class TrainModule(pl.LightningModule):
         return computed
 
     def _raise_if_nonfinite(self) -> None:
+        self._update_metrics("fit")
         if bool(self.nonfinite_loss):
             directory = getattr(self.trainer.checkpoint_callback, "dirpath", None)
             saved = sorted(Path(directory).glob("*.ckpt")) if directory else []
