@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from bench_args import split_options  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
@@ -78,14 +79,7 @@ class Options:
 
 def parse_args(argv: list[str]) -> Options:
     """Split the bench's own ``key=value`` options from the trainlab overrides."""
-    own = dict(BENCH_OPTIONS)
-    overrides: list[str] = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in own:
-            own[key] = value
-        else:
-            overrides.append(arg)
+    own, overrides = split_options(argv, BENCH_OPTIONS, __doc__ or "")
     groups = {arg.partition("=")[0].lstrip("+~") for arg in overrides}
     defaults = [f"{group}={choice}" for group, choice in DEFAULT_CHOICES.items() if group not in groups]
     return Options(

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_args import split_options
+
 REPO = Path(__file__).resolve().parents[1]
 OPTIONS = {"runs": 5, "output": "bench/startup.json"}
 BAD_OVERRIDE = "model=nope"
@@ -122,14 +124,7 @@ def summary(runs: list[float], target: float | None = None) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str]) -> tuple[int, Path, list[str]]:
-    own = dict(OPTIONS)
-    overrides = []
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in own:
-            own[key] = value
-        else:
-            overrides.append(arg)
+    own, overrides = split_options(argv, OPTIONS, __doc__ or "")
     return int(own["runs"]), Path(str(own["output"])), overrides
 
 
