@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_fast_dev_run_runs_one_batch_of_everything(train):
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(train, data_dir):
-    # The learning rate grows 10^4-fold per epoch: epoch 1 trains, epoch 2 diverges.
+    # The learning rate grows 10^4-fold per epoch: epoch 1 trains, a later one diverges.
     result = train(
         *data_dir.housing,
         "optimizer=sgd",
@@ -87,7 +88,9 @@ def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(train, data_dir):
     )
     assert result.returncode != 0
     lines = result.error_lines()
-    assert len(lines) == 1 and "NaN" in lines[0] and "epoch 2" in lines[0], result.stderr
+    assert len(lines) == 1 and "NaN" in lines[0], result.stderr
+    epoch = re.search(r"in epoch (\d+)", lines[0])
+    assert epoch and int(epoch.group(1)) >= 2, lines[0]
     assert (result.run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (result.run_dir / ".hydra" / "config.yaml").is_file()
     assert any(result.run_dir.glob("events.out.tfevents.*"))
