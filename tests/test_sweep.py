@@ -148,7 +148,11 @@ def test_pruner_stops_a_hopeless_trial(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_workers_share_one_study(tmp_path: Path) -> None:
-    command = sweep_command(tmp_path, "hydra.sweeper.n_trials=5", "trainer.max_epochs=1")
+    # Unseeded samplers, as a distributed sweep should run: workers that start together
+    # with one fixed seed would propose the same parameters.
+    command = sweep_command(
+        tmp_path, "hydra.sweeper.n_trials=5", "trainer.max_epochs=1", "hydra.sweeper.sampler.seed=null"
+    )
     workers = [
         subprocess.Popen(
             command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
