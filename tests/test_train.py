@@ -93,7 +93,10 @@ def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(train, data_dir):
     assert epoch and int(epoch.group(1)) >= 2, lines[0]
     assert (result.run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (result.run_dir / ".hydra" / "config.yaml").is_file()
-    assert any(result.run_dir.glob("events.out.tfevents.*"))
+    events = EventAccumulator(str(result.run_dir))
+    events.Reload()
+    assert "val/loss" in events.Tags()["scalars"]  # the logs written so far survive
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
 
 
 def test_missing_dataset_is_one_line_naming_the_path(train, tmp_path: Path):

@@ -149,8 +149,13 @@ def _loggers(cfg: DictConfig, names: list[str], settings: FitSettings) -> tuple[
 
 
 def build_callbacks(
-    cfg: DictConfig, spec: DataSpec, settings: FitSettings, train: LoaderBatches
+    cfg: DictConfig,
+    spec: DataSpec,
+    settings: FitSettings,
+    train: LoaderBatches,
+    history: EpochHistory | None = None,
 ) -> tuple[list[Any], Path | None, Any]:
+    """The run's Keras callbacks, the best checkpoint's path, and the SummaryWriter."""
     names = metric_names(spec)
     checkpoints, best = _checkpoints(cfg, settings)
     loggers, writer = _loggers(cfg, names, settings)
@@ -159,7 +164,7 @@ def build_callbacks(
         SetEpoch(train),
         *schedule,
         StopOnNonFiniteLoss(best.parent if best else None),  # before any checkpoint is written
-        EpochHooks(call_all([EpochHistory(), *epoch_end_hooks(cfg)]), names),
+        EpochHooks(call_all([history or EpochHistory(), *epoch_end_hooks(cfg)]), names),
         *checkpoints,
         *_early_stopping(cfg),
         *loggers,
@@ -197,15 +202,22 @@ def fit(cfg: DictConfig) -> dict[str, float]:
             model.summary(print_fn=lambda line, **_: log.info("%s", line))
         train = keras_batches(datamodule.train_dataloader(), spec, settings.train_limit)
         val = keras_batches(datamodule.val_dataloader(), spec, settings.val_limit)
-        callbacks, best, writer = build_callbacks(cfg, spec, settings, train)
-        model.fit(
-            train,
-            validation_data=val,
-            epochs=settings.epochs,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=2,
-        )
+        history = EpochHistory()
+        callbacks, best, writer = build_callbacks(cfg, spec, settings, train, history)
+        try:
+            model.fit(
+                train,
+                validation_data=val,
+                epochs=settings.epochs,
+                shuffle=False,
+                callbacks=callbacks,
+                verbose=2,
+            )
+        except BaseException:  # pruned, NaN, interrupted: the run still shows in HPARAMS
+            if writer is not None:
+                write_hparams(writer, run_hparams(cfg), history.last())
+                writer.close()
+            raise
         if best is not None and best.is_file():
             model = load_checkpoint(best, spec)
         test = keras_batches(datamodule.test_dataloader(), spec, settings.test_limit)
