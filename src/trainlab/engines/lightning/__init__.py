@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import lightning.pytorch as pl
@@ -48,11 +49,11 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in (group or {}).values() if node is not None]
 
 
-def build_trainer(cfg: DictConfig) -> pl.Trainer:
-    """The configured Trainer with the configured callbacks and loggers."""
+def build_trainer(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) -> pl.Trainer:
+    """The configured Trainer with the configured callbacks (then ``extra_callbacks``) and loggers."""
     return instantiate(
         cfg.trainer,
-        callbacks=_instantiate_all(cfg.get("callbacks")),
+        callbacks=[*_instantiate_all(cfg.get("callbacks")), *extra_callbacks],
         logger=_instantiate_all(cfg.get("logger")) or False,
     )
 
