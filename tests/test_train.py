@@ -111,3 +111,11 @@ def test_eval_of_a_checkpoint_that_does_not_exist_is_one_line(evaluate, tmp_path
     lines = result.error_lines()
     assert result.returncode != 0 and len(lines) == 1, result.stderr
     assert "does not exist" in lines[0]
+
+
+def test_ddp_on_two_cpu_processes_trains_and_reports_once(train):
+    result = train("trainer=ddp", "trainer.accelerator=cpu", "trainer.max_epochs=2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("metrics: ") == 1  # rank 0 reports
+    assert result.metrics["test/acc"] > 0.5
+    assert (result.run_dir / "checkpoints" / "best.ckpt").is_file()
