@@ -106,6 +106,13 @@ def test_missing_dataset_is_one_line_naming_the_path(train, tmp_path: Path):
     assert str(tmp_path / "mnist") in lines[0]
 
 
+def test_eval_without_a_checkpoint_path_is_one_line(evaluate):
+    result = evaluate()
+    lines = result.error_lines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "ckpt_path is required" in lines[0]
+
+
 def test_eval_of_a_checkpoint_that_does_not_exist_is_one_line(evaluate, tmp_path: Path):
     result = evaluate(f"ckpt_path={tmp_path}/nope.ckpt")
     lines = result.error_lines()

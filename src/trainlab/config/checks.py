@@ -95,6 +95,9 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
 
 def check_config(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` naming the first value that cannot work."""
+    missing = [str(key) for key in cfg if OmegaConf.is_missing(cfg, key)]  # e.g. ckpt_path: ???
+    if missing:
+        raise ConfigError(f"{missing[0]} is required: give it on the command line ({missing[0]}=...)")
     for key, is_valid, expected in RULES:
         try:
             value = _get(cfg, key)
