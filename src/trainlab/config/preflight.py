@@ -2,8 +2,9 @@
 
 Hydra reports an unknown group option as a multi-line message with its search path;
 here the same composition runs through Hydra's compose API and any error becomes one
-line, before torch or Lightning is imported. Multirun sweep values are left to the
-sweep: each job checks its own config again.
+line, before torch or Lightning is imported. In multirun each value of a choice sweep
+(``model=mlp,nope``, ``optimizer.lr=0.1,-1``) is checked the same way; each job checks
+its own config again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
@@ -40,6 +42,21 @@ def describe_composition_error(error: BaseException) -> str:
     return message
 
 
+def _variants(parsed: list[Override]) -> list[list[str]]:
+    """Override lists to compose: the plain overrides, and once per value of each choice sweep.
+
+    ``-m model=mlp,nope`` is then rejected before the sweep starts; glob, range and
+    interval sweeps are left to the sweeper.
+    """
+    plain = [o.input_line for o in parsed if not o.is_sweep_override()]
+    variants = [plain]
+    for override in parsed:
+        if override.is_choice_sweep() and override.type == OverrideType.CHANGE:
+            key = override.get_key_element()
+            variants += [[*plain, f"{key}={value}"] for value in override.sweep_string_iterator()]
+    return variants
+
+
 def check_overrides(config_dir: Path, config_name: str, argv: list[str]) -> None:
     """Compose ``config_name`` with the command-line overrides and check the values."""
     multirun = any(arg in _MULTIRUN_FLAGS for arg in argv)
@@ -48,13 +65,13 @@ def check_overrides(config_dir: Path, config_name: str, argv: list[str]) -> None
     overrides = [arg for arg in argv if arg not in _MULTIRUN_FLAGS]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
-        if multirun:
-            overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+        variants = _variants(parsed) if multirun else [overrides]
         with initialize_config_dir(str(config_dir), version_base="1.3"):
-            cfg = compose(config_name, overrides=overrides)
+            configs = [compose(config_name, overrides=variant) for variant in variants]
     except (ConfigCompositionException, OverrideParseException, OmegaConfBaseException) as error:
         raise TrainlabError(describe_composition_error(error)) from None
-    check_config(cfg)
+    for cfg in configs:
+        check_config(cfg)
 
 
 def preflight(config_dir: Path, config_name: str, argv: list[str]) -> None:
