@@ -125,3 +125,18 @@ def test_config_errors_come_back_before_torch_is_imported():
     )
     assert result.returncode == 2
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ("model=mlp,nope", "unknown option model=nope"),
+        ("optimizer.lr=0.1,-1", "optimizer.lr=-1 is invalid"),
+    ],
+)
+def test_multirun_rejects_a_bad_sweep_value_before_any_job(sweep, message, tmp_path):
+    result = _cli("-m", sweep, f"hydra.sweep.dir={tmp_path}")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert not any(tmp_path.iterdir())  # no job ran
