@@ -44,7 +44,7 @@ def display_url(url: str) -> str:
 
 
 # A worker creating the schema while another does the same sees these; a retry then succeeds.
-_CREATION_RACES = ("already exists", "database is locked")
+_CREATION_RACES = ("already exists", "database is locked", "UNIQUE constraint failed")
 
 
 @functools.lru_cache(maxsize=8)
