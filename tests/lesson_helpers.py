@@ -7,8 +7,6 @@ generated copies (with a validation split that fits them).
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
-
 from .conftest import CONFIG_DIR, DataDir
 
 EXPERIMENTS = sorted(path.stem for path in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -26,13 +24,3 @@ def lesson_data_overrides(experiment: str, data_dir: DataDir) -> list[str]:
     if experiment.startswith("mnist"):
         overrides.append(f"data.val_size={SMALL_VAL_SIZE}")
     return overrides
-
-
-def fit(cfg: DictConfig) -> dict[str, float]:
-    """What ``train.py`` runs after composing: the configured engine's ``fit``."""
-    from hydra.utils import instantiate
-
-    from trainlab.config.checks import check_config
-
-    check_config(cfg)
-    return instantiate(cfg.engine).fit(cfg)

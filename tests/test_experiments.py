@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from trainlab.cli import fit
 from trainlab.config.checks import check_config
 from trainlab.engines.keras.checks import check_keras_config
 
-from .lesson_helpers import ENGINES, EXPERIMENTS, fit, lesson_data_overrides
+from .lesson_helpers import ENGINES, EXPERIMENTS, lesson_data_overrides
 
 FEW_EPOCHS = [
     "trainer.max_epochs=2",

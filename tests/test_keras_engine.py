@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from trainlab.cli import fit
 from trainlab.errors import ConfigError, NonFiniteLossError
 
 from .conftest import Result, run_script
-from .lesson_helpers import fit
 
 DIGITS_KERAS = ["engine=keras", "trainer.max_epochs=2"]
 

@@ -52,11 +52,13 @@ def one_line_errors(job: Callable[[DictConfig], Any]) -> Callable[[DictConfig], 
     return run
 
 
-@one_line_errors
-def train_job(cfg: DictConfig) -> dict[str, float]:
-    """Hydra task: train with the configured engine; returns the final metrics (for sweeps)."""
+def fit(cfg: DictConfig) -> dict[str, float]:
+    """Check ``cfg`` and train with its engine; returns the final metrics (for sweeps)."""
     check_config(cfg)
     return instantiate(cfg.engine).fit(cfg)
+
+
+train_job = one_line_errors(fit)
 
 
 @one_line_errors

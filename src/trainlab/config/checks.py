@@ -22,7 +22,7 @@ _MISSING = object()
 def _get(cfg: DictConfig, key: str) -> Any:
     """The value at ``key``, resolved, or ``_MISSING`` when the key is absent."""
     node = OmegaConf.select(cfg, key, default=_MISSING, throw_on_missing=False)
-    if isinstance(node, DictConfig | list) or OmegaConf.is_config(node):
+    if OmegaConf.is_config(node):
         return OmegaConf.to_container(node, resolve=True)
     return node
 

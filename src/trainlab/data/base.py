@@ -94,29 +94,30 @@ class BatchLoader:
         rounding = math.floor if self.drop_last else math.ceil
         return rounding(self._shard_size() / self.batch_size)
 
-    def _order(self) -> torch.Tensor | None:
+    def epoch_order(self) -> torch.Tensor | None:
+        """This rank's sample order for the current epoch (None: the natural order)."""
         order = self.sampler.indices()
-        if self.world_size == 1:
-            return order
+        if self.world_size > 1:
+            if order is None:
+                order = torch.arange(len(self.x))
+            # Pad by wrapping around, as DistributedSampler does, so every rank gets as many.
+            padded = torch.cat([order, order[: self._shard_size() * self.world_size - len(order)]])
+            order = padded[self.rank :: self.world_size]
+        return order if order is None else order.to(self.x.device)
+
+    def batch(self, index: int, order: torch.Tensor | None) -> Batch:
+        """Batch ``index`` of an epoch in ``order``: a view when unshuffled, else one gather."""
+        start = index * self.batch_size
+        stop = min(start + self.batch_size, len(self.x) if order is None else len(order))
         if order is None:
-            order = torch.arange(len(self.x))
-        # Pad by wrapping around, as DistributedSampler does, so every rank gets as many.
-        padded = torch.cat([order, order[: self._shard_size() * self.world_size - len(order)]])
-        return padded[self.rank :: self.world_size]
+            return self.x[start:stop], self.y[start:stop]
+        rows = order[start:stop]
+        return self.x[rows], self.y[rows]
 
     def __iter__(self) -> Iterator[Batch]:
-        order = self._order()
-        size = len(self.x) if order is None else len(order)
-        if order is not None and order.device != self.x.device:
-            order = order.to(self.x.device)
-        for batch in range(len(self)):
-            start = batch * self.batch_size
-            stop = min(start + self.batch_size, size)
-            if order is None:  # contiguous slices: views, no copy
-                yield self.x[start:stop], self.y[start:stop]
-            else:
-                index = order[start:stop]
-                yield self.x[index], self.y[index]
+        order = self.epoch_order()
+        for index in range(len(self)):
+            yield self.batch(index, order)
         if self.sampler.shuffle:
             self.sampler.epoch += 1
 

@@ -69,6 +69,7 @@ class HousingDataModule(TensorDataModule):
         self.scaler_kind, self.val_fraction, self.test_fraction = scaler, val_fraction, test_fraction
         self.split_seed, self.download, self.verify = split_seed, download, verify
         self._scaler = None
+        self._fetched: tuple[np.ndarray, np.ndarray] | None = None
 
     def _how_to_get(self) -> str:
         return (
@@ -89,8 +90,11 @@ class HousingDataModule(TensorDataModule):
         return features_from_statlib(table)
 
     def _fetch_with_sklearn(self) -> tuple[np.ndarray, np.ndarray]:
-        """scikit-learn downloads the StatLib archive and checks its SHA-256."""
+        """scikit-learn downloads the StatLib archive and checks its SHA-256 (once per run)."""
         from sklearn.datasets import fetch_california_housing
+
+        if self._fetched is not None:
+            return self._fetched
 
         path = self.directory / STATLIB_FILE
         if not self.download:
@@ -101,7 +105,8 @@ class HousingDataModule(TensorDataModule):
             raise DataError(
                 f"{path} not found and scikit-learn's download failed ({error}); {self._how_to_get()}"
             ) from None
-        return bunch.data, bunch.target
+        self._fetched = bunch.data, bunch.target
+        return self._fetched
 
     def prepare_data(self) -> None:
         if files.find_file(self.directory, (STATLIB_FILE, STATLIB_FILE + ".gz")) is None:

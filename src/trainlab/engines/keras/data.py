@@ -36,7 +36,7 @@ class LoaderBatches(keras.utils.PyDataset):
     def _order(self) -> torch.Tensor | None:
         if self._epoch_order is None or self._epoch_order[0] != self.epoch:
             self.loader.sampler.set_epoch(self.epoch)
-            self._epoch_order = (self.epoch, self.loader.sampler.indices())
+            self._epoch_order = (self.epoch, self.loader.epoch_order())
         return self._epoch_order[1]
 
     def __len__(self) -> int:
@@ -44,10 +44,8 @@ class LoaderBatches(keras.utils.PyDataset):
         return batches if self.limit is None else min(batches, self.limit)
 
     def __getitem__(self, index: int) -> Batch:
-        size, order = self.loader.batch_size, self._order()
-        start, stop = index * size, min((index + 1) * size, len(self.loader.x))
-        rows = slice(start, stop) if order is None else order[start:stop]
-        return self.loader.x[rows], self.targets(self.loader.y[rows])
+        x, y = self.loader.batch(index, self._order())
+        return x, self.targets(y)
 
 
 class SetEpoch(keras.callbacks.Callback):
