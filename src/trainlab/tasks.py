@@ -36,6 +36,10 @@ class Task:
         """Class labels for classification, values for regression."""
         return output
 
+    def probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """Each class's probability, (N, classes); how sure a prediction was."""
+        raise NotImplementedError(f"{type(self).__name__} has no classes")
+
 
 @dataclass(frozen=True)
 class Multiclass(Task):
@@ -47,6 +51,9 @@ class Multiclass(Task):
 
     def predict(self, output: torch.Tensor) -> torch.Tensor:
         return output.argmax(dim=1)
+
+    def probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(output, dim=1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,11 @@ class Binary(Task):
         if self.num_outputs == 1:
             return (output.squeeze(1) > 0).long()
         return output.argmax(dim=1)
+
+    def probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """Two columns either way; with two sigmoid outputs each is its own class's score."""
+        positive = torch.sigmoid(output)
+        return torch.cat([1 - positive, positive], dim=1) if self.num_outputs == 1 else positive
 
 
 @dataclass(frozen=True)

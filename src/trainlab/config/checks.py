@@ -75,6 +75,7 @@ def one_of(*choices: Any) -> Callable[[Any], bool]:
 # table serves every model, optimizer and datamodule.
 RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("seed", non_negative_int, "a non-negative integer"),
+    ("figures", lambda value: isinstance(value, bool), "true or false"),
     ("optimizer.lr", positive_number, "a positive number"),
     ("optimizer.momentum", fraction_below_one, "a number in [0, 1)"),
     ("optimizer.weight_decay", non_negative_number, "a non-negative number"),

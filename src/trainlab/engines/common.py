@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from trainlab.baselines import PREFIX as BASELINE_PREFIX
+from trainlab.baselines import baseline_metrics
 from trainlab.data.base import TensorDataModule
 from trainlab.run import format_metrics, hparams_of, to_floats, write_metrics
+
+if TYPE_CHECKING:
+    from trainlab.figures import TestOutputs
 
 log = logging.getLogger("trainlab")
 
@@ -66,6 +73,16 @@ class EpochHistory:
         """The latest epoch's metrics (empty before the first epoch ends)."""
         return {k: v for k, v in self.epochs[-1].items() if k != "epoch"} if self.epochs else {}
 
+    def write_csv(self, path: Path) -> Path:
+        """One row per epoch (epoch counted from 1), one column per metric."""
+        columns = sorted({k for epoch in self.epochs for k in epoch} - {"epoch"})
+        with path.open("w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(["epoch", *columns])
+            for epoch in self.epochs:
+                writer.writerow([int(epoch["epoch"]) + 1, *(epoch.get(c, "") for c in columns)])
+        return path
+
 
 def epoch_end_hooks(cfg: DictConfig) -> list[Callable[[int, dict[str, float]], None]]:
     """What runs after each epoch's validation, on both engines.
@@ -93,6 +110,44 @@ def call_all(
 
 def run_hparams(cfg: DictConfig) -> dict[str, Any]:
     return hparams_of(cfg, config_choices())
+
+
+HISTORY_FILE = "history.csv"
+
+
+def finish_run(
+    cfg: DictConfig,
+    datamodule: TensorDataModule,
+    metrics: dict[str, Any],
+    history: EpochHistory,
+    test_outputs: Callable[[], TestOutputs],
+    writer: Any | None = None,
+    step: int = 0,
+) -> dict[str, float]:
+    """What every finished run leaves, on either engine: the baseline's scores beside the
+    network's, ``metrics.json``, ``history.csv`` and the figures (unless ``figures=false``).
+    """
+    metrics = {**metrics, **baseline_metrics(cfg.get("baseline"), datamodule.splits, datamodule.spec)}
+    if writer is not None:
+        for name, value in metrics.items():
+            if name.startswith(BASELINE_PREFIX):
+                writer.add_scalar(name, value, step)
+    history.write_csv(Path(cfg.paths.output_dir) / HISTORY_FILE)
+    if cfg.get("figures", True):
+        from trainlab.figures import draw_run_figures
+        from trainlab.figures.run import FIGURES_DIR
+
+        started = time.perf_counter()
+        paths = draw_run_figures(
+            Path(cfg.paths.output_dir) / FIGURES_DIR,
+            datamodule.spec,
+            history.epochs,
+            test_outputs(),
+            writer,
+            step,
+        )
+        log.info("drew %d figures in %.2f s", len(paths), time.perf_counter() - started)
+    return report(cfg, metrics)
 
 
 def report(cfg: DictConfig, metrics: dict[str, Any]) -> dict[str, float]:

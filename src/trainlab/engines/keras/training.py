@@ -24,6 +24,7 @@ from trainlab.engines.common import (
     build_datamodule,
     call_all,
     epoch_end_hooks,
+    finish_run,
     predictions_for,
     report,
     route_library_logs,
@@ -43,6 +44,8 @@ from trainlab.engines.keras.optimizers import build_optimizer
 from trainlab.engines.keras.settings import BatchLimit, FitSettings
 from trainlab.engines.keras.tasks import loss_and_metrics, metric_names, target_fn
 from trainlab.errors import CheckpointError
+from trainlab.figures import TestOutputs
+from trainlab.models.summary import keras_layers, write_summary
 from trainlab.run import write_hparams
 from trainlab.tasks import make_task
 
@@ -176,6 +179,14 @@ def _evaluate(model: Any, batches: LoaderBatches, stage: str) -> dict[str, float
     return stage_tags(stage, model.evaluate(batches, return_dict=True, verbose=0))
 
 
+def _test_outputs(model: Any, datamodule: TensorDataModule) -> TestOutputs:
+    """The (best) model's raw outputs on the whole test split, for the figures."""
+    assert datamodule.splits is not None
+    x, y = datamodule.splits.test
+    outputs = [model(chunk, training=False).detach() for chunk in x.split(8192)]
+    return TestOutputs(x, y, keras.ops.concatenate(outputs).cpu())
+
+
 def _print_predictions(cfg: DictConfig, model: Any, datamodule: TensorDataModule) -> None:
     inputs = predictions_for(cfg)
     if inputs is None:
@@ -200,6 +211,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         )
         if (cfg.get("callbacks") or {}).get("model_summary") is not None:
             model.summary(print_fn=lambda line, **_: log.info("%s", line))
+        write_summary(keras_layers(model), cfg.paths.output_dir)
         train = keras_batches(datamodule.train_dataloader(), spec, settings.train_limit)
         val = keras_batches(datamodule.val_dataloader(), spec, settings.val_limit)
         history = EpochHistory()
@@ -218,16 +230,19 @@ def fit(cfg: DictConfig) -> dict[str, float]:
                 write_hparams(writer, run_hparams(cfg), history.last())
                 writer.close()
             raise
+        step = int(model.optimizer.iterations)  # before the reload resets the optimizer
         if best is not None and best.is_file():
             model = load_checkpoint(best, spec)
         test = keras_batches(datamodule.test_dataloader(), spec, settings.test_limit)
         metrics = {**_evaluate(model, val, "val"), **_evaluate(model, test, "test")}
-        metrics = report(cfg, metrics)
+        if writer is not None:
+            for tag, value in metrics.items():
+                writer.add_scalar(tag, value, step)
+        metrics = finish_run(
+            cfg, datamodule, metrics, history, lambda: _test_outputs(model, datamodule), writer, step
+        )
         _print_predictions(cfg, model, datamodule)
     if writer is not None:
-        step = int(model.optimizer.iterations) if model.optimizer.built else 0
-        for tag, value in metrics.items():
-            writer.add_scalar(tag, value, step)
         write_hparams(writer, run_hparams(cfg), metrics)
         writer.close()
     return metrics

@@ -19,6 +19,7 @@ from trainlab.engines.common import (
     build_datamodule,
     call_all,
     epoch_end_hooks,
+    finish_run,
     predictions_for,
     report,
     route_library_logs,
@@ -26,6 +27,8 @@ from trainlab.engines.common import (
 )
 from trainlab.engines.lightning.module import EpochEndHook, TrainModule
 from trainlab.errors import CheckpointError
+from trainlab.figures import TestOutputs
+from trainlab.models.summary import torch_layers, write_summary
 from trainlab.run import write_hparams
 from trainlab.tasks import make_task
 
@@ -36,13 +39,15 @@ def build_module(
     cfg: DictConfig, spec: DataSpec, on_epoch_end: EpochEndHook | None = None
 ) -> TrainModule:
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    return TrainModule(
+    module = TrainModule(
         network=instantiate(cfg.model).build_torch(spec),
         task=make_task(spec),
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
         on_epoch_end=on_epoch_end,
     )
+    module.example_input_array = torch.zeros(1, *spec.input_shape)  # output shapes in the summary
+    return module
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -68,6 +73,9 @@ class LightningEngine:
         history = EpochHistory()
         module = build_module(cfg, datamodule.spec, call_all([history, *epoch_end_hooks(cfg)]))
         trainer = build_trainer(cfg)
+        if trainer.is_global_zero:
+            layers = torch_layers(module.network, datamodule.spec.input_shape)
+            write_summary(layers, cfg.paths.output_dir)
         try:
             trainer.fit(module, datamodule=datamodule)
         except BaseException:  # pruned, NaN, interrupted: the run still shows in HPARAMS
@@ -80,18 +88,39 @@ class LightningEngine:
         metrics = {**val, **trainer.test(module, datamodule=datamodule, ckpt_path=best)[0]}
         if not trainer.is_global_zero:
             return {k: float(v) for k, v in metrics.items()}
-        metrics = report(cfg, metrics)
+        writer = self._tensorboard(trainer)
+        metrics = finish_run(
+            cfg,
+            datamodule,
+            metrics,
+            history,
+            lambda: self._test_outputs(module, datamodule),
+            writer.experiment if writer else None,
+            trainer.global_step,
+        )
         self._print_predictions(cfg, module, datamodule)
         self._write_hparams(cfg, trainer, metrics)
         return metrics
 
     @staticmethod
+    def _tensorboard(trainer: pl.Trainer) -> TensorBoardLogger | None:
+        return next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
+
+    @staticmethod
+    def _test_outputs(module: TrainModule, datamodule: TensorDataModule) -> TestOutputs:
+        """The (best) model's raw outputs on the whole test split, for the figures."""
+        assert datamodule.splits is not None
+        x, y = datamodule.splits.test
+        module.eval()
+        with torch.no_grad():
+            outputs = torch.cat([module(chunk.to(module.device)) for chunk in x.split(8192)])
+        return TestOutputs(x, y, outputs)
+
+    @staticmethod
     def _write_hparams(cfg: DictConfig, trainer: pl.Trainer, metrics: dict[str, float]) -> None:
-        if not trainer.is_global_zero:
-            return
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                write_hparams(logger.experiment, run_hparams(cfg), metrics)
+        writer = LightningEngine._tensorboard(trainer)
+        if trainer.is_global_zero and writer is not None:
+            write_hparams(writer.experiment, run_hparams(cfg), metrics)
 
     def evaluate(self, cfg: DictConfig, ckpt_path: str) -> dict[str, float]:
         if not str(ckpt_path).endswith(".ckpt"):
