@@ -76,6 +76,7 @@ class EpochHistory:
     def write_csv(self, path: Path) -> Path:
         """One row per epoch (epoch counted from 1), one column per metric."""
         columns = sorted({k for epoch in self.epochs for k in epoch} - {"epoch"})
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="") as stream:
             writer = csv.writer(stream)
             writer.writerow(["epoch", *columns])

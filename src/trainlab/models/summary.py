@@ -79,5 +79,6 @@ def format_table(layers: list[Layer]) -> str:
 
 def write_summary(layers: list[Layer], run_dir: str | Path) -> Path:
     path = Path(run_dir) / SUMMARY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(format_table(layers))
     return path

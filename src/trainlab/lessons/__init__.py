@@ -1,0 +1,1 @@
+"""Lessons that are not a training run: they show how training works."""
