@@ -80,3 +80,13 @@ def test_bench_startup_writes_both_measures(tmp_path: Path) -> None:
         assert is_positive(result[key]["median"])
     assert isinstance(result["first_step_s"]["met"], bool)
     assert isinstance(result["bad_override_s"]["met"], bool)
+
+
+@pytest.mark.slow
+def test_bench_figures_writes_both_settings(tmp_path: Path) -> None:
+    output = tmp_path / "figures.json"
+    run_script("bench_figures.py", "runs=1", "trainer.max_epochs=2", f"output={output}")
+    result = json.loads(output.read_text())
+    for key in ("run_with_figures_s", "run_without_figures_s", "drawing_s"):
+        assert len(result[key]["runs"]) == 1 and is_positive(result[key]["median"])
+    assert 0 < result["drawing_fraction"] < 1 and isinstance(result["met"], bool)

@@ -1,0 +1,83 @@
+"""What the figures cost: a 10-epoch digits run with ``figures=true`` against ``figures=false``.
+
+    python scripts/bench_figures.py                     # 5 runs each, writes bench/figures.json
+    python scripts/bench_figures.py runs=1 output=/tmp/figures.json trainer.max_epochs=2
+
+Other ``key=value`` arguments are passed to ``train.py``. Each run is a fresh process,
+timed from spawn to exit; the two settings alternate, so a busy neighbour slows both
+alike. The drawing time is also read from the run's own log line ("drew N figures in
+X s"), which excludes process noise; the target is that cost under 5% of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_args import split_options
+from bench_startup import REPO, environment, summary, train_command
+
+OPTIONS = {"runs": 5, "output": "bench/figures.json"}
+DEFAULT_OVERRIDES = ["data=digits", "trainer.max_epochs=10"]
+TARGET_FRACTION = 0.05
+DREW = re.compile(r"drew (\d+) figures in ([0-9.]+) s")
+
+
+def timed_run(overrides: list[str], run_dir: Path) -> tuple[float, float | None]:
+    """Wall seconds of one ``train.py`` process, and the drawing seconds it logged."""
+    command = train_command([*overrides, f"hydra.run.dir={run_dir}"])
+    start = time.perf_counter()
+    done = subprocess.run(command, env=environment(), cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
+    drew = DREW.search(done.stdout)
+    return seconds, float(drew.group(2)) if drew else None
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    own, extra = split_options(argv, OPTIONS, __doc__ or "")
+    runs, output = int(own["runs"]), Path(str(own["output"]))
+    overrides = [*DEFAULT_OVERRIDES, *extra]
+    with_figures, without, drawing = [], [], []
+    with tempfile.TemporaryDirectory(prefix="trainlab-figures-") as scratch:
+        for i in range(runs):
+            seconds, drew = timed_run([*overrides, "figures=true"], Path(scratch) / f"on{i}")
+            with_figures.append(seconds)
+            drawing.append(drew if drew is not None else float("nan"))
+            without.append(timed_run([*overrides, "figures=false"], Path(scratch) / f"off{i}")[0])
+    run_s = statistics.median(with_figures)
+    draw_s = statistics.median(drawing)
+    result = {
+        "benchmark": "figures=true vs figures=false, whole train.py processes",
+        "command": " ".join(["python", "scripts/bench_figures.py", *argv]),
+        "overrides": overrides,
+        "run_with_figures_s": summary(with_figures),
+        "run_without_figures_s": summary(without),
+        "drawing_s": summary(drawing),
+        "drawing_fraction": draw_s / run_s,
+        "wall_difference_fraction": (run_s - statistics.median(without)) / statistics.median(without),
+        "target_fraction": TARGET_FRACTION,
+        "met": draw_s / run_s < TARGET_FRACTION,
+    }
+    print(
+        f"train.py {' '.join(overrides)}: {run_s:.2f} s with figures, "
+        f"{statistics.median(without):.2f} s without (medians of {runs}); drawing {draw_s:.2f} s = "
+        f"{100 * result['drawing_fraction']:.1f}% of the run (target < {100 * TARGET_FRACTION:.0f}%); "
+        f"wall difference {100 * result['wall_difference_fraction']:+.1f}%"
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {output}")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
