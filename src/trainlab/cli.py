@@ -7,6 +7,8 @@ torch, Lightning or Keras when the job starts.
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -70,9 +72,29 @@ def eval_job(cfg: DictConfig) -> dict[str, float]:
     return instantiate(run_cfg.engine).evaluate(run_cfg, cfg.ckpt_path)
 
 
+def _exit_now(code: object) -> None:
+    """Exit without the interpreter's teardown, once every output is flushed.
+
+    Freeing the module graph of torch and Lightning at exit takes about a second on
+    these machines (``python -c "import lightning.pytorch"`` spends 0.9 s of 4.5 s
+    there), after the run's files are all written: time a user waits for nothing.
+    """
+    if isinstance(code, str):  # sys.exit("message"): Python would print it
+        print(code, file=sys.stderr)
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0)
+
+
 def _run(config_name: str, task: Any) -> None:
     preflight(CONFIG_DIR, config_name, sys.argv[1:])
-    hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")(task)()
+    try:
+        hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")(task)()
+    except SystemExit as done:
+        _exit_now(done.code)
+    _exit_now(0)
 
 
 def train() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import logging
 import time
 import warnings
@@ -26,6 +27,16 @@ log = logging.getLogger("trainlab")
 
 
 LIBRARY_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "torchmetrics")
+
+
+def freeze_startup_objects() -> None:
+    """Exempt every object alive now from Python's cyclic garbage collector.
+
+    After torch and Lightning are imported, some 400,000 long-lived objects exist; each
+    full collection walks them all (0.2 s on these machines) and finds nothing to free.
+    Frozen, the collector only looks at what the run itself allocates.
+    """
+    gc.freeze()
 
 
 def route_library_logs() -> None:
@@ -135,10 +146,10 @@ def finish_run(
                 writer.add_scalar(name, value, step)
     history.write_csv(Path(cfg.paths.output_dir) / HISTORY_FILE)
     if cfg.get("figures", True):
+        started = time.perf_counter()
         from trainlab.figures import draw_run_figures
         from trainlab.figures.run import FIGURES_DIR
 
-        started = time.perf_counter()
         paths = draw_run_figures(
             Path(cfg.paths.output_dir) / FIGURES_DIR,
             datamodule.spec,

@@ -25,6 +25,7 @@ from trainlab.engines.common import (
     call_all,
     epoch_end_hooks,
     finish_run,
+    freeze_startup_objects,
     predictions_for,
     report,
     route_library_logs,
@@ -201,6 +202,7 @@ def _print_predictions(cfg: DictConfig, model: Any, datamodule: TensorDataModule
 def fit(cfg: DictConfig) -> dict[str, float]:
     """Train, reload the best checkpoint, report val/test metrics; as the Lightning engine."""
     route_library_logs()
+    freeze_startup_objects()
     settings = FitSettings.from_trainer(cfg.trainer)
     keras.utils.set_random_seed(int(cfg.seed))
     datamodule = build_datamodule(cfg)

@@ -20,6 +20,7 @@ from trainlab.engines.common import (
     call_all,
     epoch_end_hooks,
     finish_run,
+    freeze_startup_objects,
     predictions_for,
     report,
     route_library_logs,
@@ -68,6 +69,7 @@ class LightningEngine:
 
     def fit(self, cfg: DictConfig) -> dict[str, float]:
         route_library_logs()
+        freeze_startup_objects()
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build_datamodule(cfg)
         history = EpochHistory()
