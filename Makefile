@@ -31,6 +31,7 @@ lint: setup
 bench: setup
 	$(PY) scripts/bench_epoch.py
 	$(PY) scripts/bench_startup.py
+	$(PY) scripts/bench_figures.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
