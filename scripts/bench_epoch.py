@@ -321,7 +321,13 @@ def trainlab_epoch(cfg: DictConfig, datamodule: TensorDataModule, run_dir: Path)
     """
     import lightning.pytorch as pl
 
-    from trainlab.engines.common import EpochHistory, call_all, epoch_end_hooks, route_library_logs
+    from trainlab.engines.common import (
+        EpochHistory,
+        call_all,
+        epoch_end_hooks,
+        freeze_startup_objects,
+        route_library_logs,
+    )
     from trainlab.engines.lightning import build_module, build_trainer
 
     class EpochTimer(pl.Callback):
@@ -338,6 +344,7 @@ def trainlab_epoch(cfg: DictConfig, datamodule: TensorDataModule, run_dir: Path)
 
     cfg.paths.output_dir = str(run_dir)
     route_library_logs()
+    freeze_startup_objects()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = build_module(cfg, datamodule.spec, call_all([EpochHistory(), *epoch_end_hooks(cfg)]))
     timer = EpochTimer()
@@ -353,6 +360,7 @@ def keras_epoch(cfg: DictConfig, datamodule: TensorDataModule, run_dir: Path) ->
     early stopping, TensorBoard scalars, epoch hooks) over the same DataModule tensors.
     """
     try:
+        from trainlab.engines.common import freeze_startup_objects
         from trainlab.engines.keras.backend import keras
         from trainlab.engines.keras.optimizers import build_optimizer
         from trainlab.engines.keras.settings import FitSettings
@@ -380,6 +388,7 @@ def keras_epoch(cfg: DictConfig, datamodule: TensorDataModule, run_dir: Path) ->
     spec = datamodule.spec
     settings = FitSettings.from_trainer(cfg.trainer)
     keras.utils.set_random_seed(int(cfg.seed))
+    freeze_startup_objects()
     with on_device(settings.device):
         network = instantiate(cfg.model).build_keras(spec)
         model = compile_model(network, spec, build_optimizer(cfg.optimizer))
