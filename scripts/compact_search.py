@@ -5,24 +5,16 @@ python scripts/compact_search.py target_acc=0.97 n_trials=30
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
 
-from trainlab.errors import TrainlabError
+from trainlab.cli import one_line_errors
+from trainlab.sweep.compact import search
 
-
-@hydra.main(config_path="conf", config_name="compact_search", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    from trainlab.sweep.compact import search
-
-    try:
-        search(cfg)
-    except TrainlabError as error:
-        print(error, file=sys.stderr)
-        sys.exit(1)
-
+main = hydra.main(
+    config_path=str(Path(__file__).parent / "conf"), config_name="compact_search", version_base="1.3"
+)(one_line_errors(search))
 
 if __name__ == "__main__":
     main()

@@ -5,24 +5,16 @@ python scripts/gradient_descent.py lr=0.01 steps=100
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
 
-from trainlab.errors import TrainlabError
+from trainlab.cli import one_line_errors
+from trainlab.lessons.gradient_descent import run
 
-
-@hydra.main(config_path="conf", config_name="gradient_descent", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    from trainlab.lessons.gradient_descent import run
-
-    try:
-        run(cfg)
-    except TrainlabError as error:
-        print(error, file=sys.stderr)
-        sys.exit(1)
-
+main = hydra.main(
+    config_path=str(Path(__file__).parent / "conf"), config_name="gradient_descent", version_base="1.3"
+)(one_line_errors(run))
 
 if __name__ == "__main__":
     main()

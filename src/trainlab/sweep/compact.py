@@ -10,18 +10,18 @@ so its run directory holds its checkpoints, metrics and ``history.csv``.
 from __future__ import annotations
 
 import csv
-import itertools
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from trainlab.data.base import DataSpec
 from trainlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from trainlab.data.base import DataSpec
 
 log = logging.getLogger("trainlab")
 VAL_ACC = "val/acc"
@@ -37,9 +37,11 @@ def epochs_to_plateau(history_file: Path, tolerance: float) -> int:
     return next(int(row["epoch"]) for row in rows if float(row[VAL_ACC]) >= best - tolerance)
 
 
-def parameter_count(widths: list[int], inputs: int, outputs: int) -> int:
-    sizes = [inputs, *widths, outputs]
-    return sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
+def parameter_count(widths: list[int], spec: DataSpec) -> int:
+    """The trainable parameters of the MLP a trial trains, counted on the built network."""
+    from trainlab.models import MLP
+
+    return sum(p.numel() for p in MLP(hidden=widths).build_torch(spec).parameters())
 
 
 def _check(cfg: DictConfig) -> None:
@@ -86,7 +88,7 @@ class CompactObjective:
         run_dir.mkdir(parents=True, exist_ok=True)
         metrics = fit(train_config(self.cfg, self.config_dir, [*choices, f"paths.output_dir={run_dir}"]))
         epochs = epochs_to_plateau(run_dir / HISTORY_FILE, float(self.cfg.plateau_tolerance))
-        params = parameter_count(widths, int(np.prod(self.spec.input_shape)), self.spec.num_outputs)
+        params = parameter_count(widths, self.spec)
         trial.set_user_attr("val_acc", metrics[VAL_ACC])
         trial.set_user_attr("test_acc", metrics.get("test/acc"))
         trial.set_user_attr("run_dir", str(run_dir))
