@@ -77,6 +77,7 @@ def test_model_sizes_come_from_the_datamodule(compose_train, data_dir):
         ("model.dropout=1.5", "model.dropout"),
         ("trainer.max_epochs=0", "trainer.max_epochs"),
         ("data.batch_size=0", "data.batch_size"),
+        ("callbacks.rich_progress_bar.refresh_per_second=0", "refresh_per_second"),
     ],
 )
 def test_impossible_values_are_config_errors(compose_train, override, expected):

@@ -110,3 +110,21 @@ def test_every_run_saves_its_layer_table(engine, compose_train, tmp_path: Path):
         line = next(line for line in table.splitlines() if line.startswith(name))
         assert shape in line and line.rstrip().endswith(params)
     assert table.rstrip().endswith("total parameters: 2,410")
+
+
+def test_a_model_without_test_errors_still_gets_its_figures(tmp_path: Path):
+    """A perfect classifier (common on the toy lessons) has an empty misclassified grid."""
+    import torch
+
+    from trainlab.data.base import DataSpec
+    from trainlab.figures import TestOutputs, draw_run_figures
+
+    labels = torch.arange(20) % 10
+    perfect = TestOutputs(torch.rand(20, 64), labels, 10.0 * torch.nn.functional.one_hot(labels, 10))
+    spec = DataSpec((64,), 10, "multiclass", image_shape=(8, 8))
+    epochs = [{"epoch": 0, "train/loss": 0.5, "val/loss": 0.6, "train/acc": 0.9, "val/acc": 0.8}]
+    paths = draw_run_figures(tmp_path, spec, epochs, perfect)
+    assert {path.stem for path in paths} == FIGURES["multiclass"]
+    for path in paths:
+        with Image.open(path) as image:
+            image.verify()

@@ -91,6 +91,7 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("data.scaler", one_of("minmax", "standard", "none"), "one of minmax, standard, none"),
     ("data.pixel_scale", one_of("unit", "standard", "none"), "one of unit, standard, none"),
     ("callbacks.early_stopping.patience", non_negative_int, "a non-negative integer"),
+    ("callbacks.rich_progress_bar.refresh_per_second", positive_number, "a positive number"),
 ]
 
 

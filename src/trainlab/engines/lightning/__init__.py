@@ -9,10 +9,10 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import RichProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
+from trainlab.callbacks import ThrottledRichProgressBar
 from trainlab.data.base import DataSpec, TensorDataModule
 from trainlab.engines.common import (
     EpochHistory,
@@ -134,7 +134,7 @@ class LightningEngine:
             accelerator=cfg.trainer.get("accelerator", "auto"),
             devices=1,
             logger=False,
-            callbacks=[RichProgressBar()],
+            callbacks=[ThrottledRichProgressBar()],
             enable_checkpointing=False,
             enable_model_summary=False,
         )
