@@ -102,6 +102,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("trainer.max_epochs=0", "trainer.max_epochs=0 is invalid"),
         ("model.nope=1", "Could not override 'model.nope'"),
         ("model.hidden=[", "trainlab: error:"),
+        ("+trainer.accumulate_grad_batches=4", "trainer.accumulate_grad_batches=4 is invalid"),
     ],
 )
 def test_cli_rejects_bad_input_with_one_line(override, message):

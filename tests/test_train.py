@@ -30,6 +30,13 @@ def test_run_directory_holds_config_events_checkpoints_and_metrics(digits_run):
     assert f"test/acc={digits_run.metrics['test/acc']:.4f}" in digits_run.stdout
 
 
+def test_the_progress_bar_ends_each_epoch_complete_with_its_speed(digits_run):
+    """The bar skips most per-batch redraws, but never the last one or the speed."""
+    ends = re.findall(r"Epoch (\d)/2 .* 37/37 .* ([0-9.]+)it/s", digits_run.stdout)
+    assert [epoch for epoch, _ in ends][-1] == "2"
+    assert all(float(speed) > 0 for _, speed in ends)
+
+
 def test_tensorboard_has_per_epoch_scalars_and_hparams(digits_run):
     events = EventAccumulator(str(digits_run.run_dir))
     events.Reload()
@@ -126,3 +133,29 @@ def test_ddp_on_two_cpu_processes_trains_and_reports_once(train):
     assert result.stdout.count("metrics: ") == 1  # rank 0 reports
     assert result.metrics["test/acc"] > 0.5
     assert (result.run_dir / "checkpoints" / "best.ckpt").is_file()
+
+
+def test_gradient_clipping_and_the_lr_schedule_apply_to_every_step(compose_train, tmp_path: Path):
+    """The module optimizes by hand, so it must still clip and schedule as the Trainer would."""
+    from trainlab.cli import fit
+
+    def run(name: str, *overrides: str) -> tuple[dict[str, float], list[float]]:
+        run_dir = tmp_path / name
+        cfg = compose_train(
+            "trainer.max_epochs=3", "optimizer=sgd", *overrides, f"paths.output_dir={run_dir}"
+        )
+        metrics = fit(cfg)
+        events = EventAccumulator(str(run_dir))
+        events.Reload()
+        lr_tag = next(tag for tag in events.Tags()["scalars"] if tag.startswith("lr-"))
+        return metrics, [event.value for event in events.Scalars(lr_tag)]
+
+    free, constant = run("free")
+    # Each gradient entry clipped to 1e-9: the network cannot leave its initial weights.
+    clipped, _ = run(
+        "clipped", "trainer.gradient_clip_val=1e-9", "trainer.gradient_clip_algorithm=value"
+    )
+    assert free["test/acc"] > 0.8 and clipped["test/acc"] < 0.3
+    _, cosine = run("cosine", "scheduler=cosine")
+    assert constant == pytest.approx([0.05] * 3)
+    assert cosine[0] == pytest.approx(0.05) and cosine[0] > cosine[1] > cosine[2] > 0

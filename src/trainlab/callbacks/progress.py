@@ -4,7 +4,7 @@ Lightning's ``RichProgressBar`` updates its bar and recomputes the displayed met
 after every batch (its ``refresh_rate`` only switches it on or off). For a small
 network a batch takes about a millisecond, and that bookkeeping cost 0.2 ms of it:
 an eighth of an MNIST epoch. A person reads a bar a few times a second, so batches in
-between skip the update; the last batch of every loop always shows.
+between skip the update; the first and last batches of every loop always show.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class ThrottledRichProgressBar(RichProgressBar):
         self._last_update = -math.inf
 
     def _due(self, batch_idx: int, total: Callable[[], float]) -> bool:
-        """Whether this batch updates the bar: the loop's last batch, or enough time passed.
+        """Whether this batch updates the bar: a loop's first and last batches (the speed
+        shown is measured between updates), or any once enough time passed.
 
         ``total`` is read only on an enabled bar (Lightning's counts exist only there:
         on DDP ranks other than 0 the bar is disabled).
@@ -37,7 +38,11 @@ class ThrottledRichProgressBar(RichProgressBar):
         if self.is_disabled:
             return False
         now = time.monotonic()
-        if now - self._last_update >= self.refresh_interval or batch_idx + 1 >= total():
+        if (
+            now - self._last_update >= self.refresh_interval
+            or batch_idx == 0
+            or batch_idx + 1 >= total()
+        ):
             self._last_update = now
             return True
         return False

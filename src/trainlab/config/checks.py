@@ -83,6 +83,13 @@ RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.activation", one_of(*ACTIVATIONS), f"one of {', '.join(ACTIVATIONS)}"),
     ("model.dropout", fraction_below_one, "a number in [0, 1)"),
     ("trainer.max_epochs", positive_int, "an integer >= 1"),
+    ("trainer.gradient_clip_val", non_negative_number, "a non-negative number (0: off)"),
+    ("trainer.gradient_clip_algorithm", one_of("norm", "value"), "norm or value"),
+    (
+        "trainer.accumulate_grad_batches",
+        one_of(1),
+        "1: trainlab steps the optimizer every batch (raise data.batch_size instead)",
+    ),
     ("data.batch_size", positive_int, "an integer >= 1"),
     ("data.eval_batch_size", positive_int, "an integer >= 1"),
     ("data.val_fraction", open_fraction, "a number in (0, 1)"),

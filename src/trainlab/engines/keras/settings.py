@@ -59,7 +59,6 @@ def refuse(trainer: DictConfig) -> None:
         "devices": lambda v: v not in (None, 1, "1", "auto"),
         "num_nodes": lambda v: v not in (None, 1),
         "overfit_batches": lambda v: bool(v),
-        "accumulate_grad_batches": lambda v: v not in (None, 1),
         "gradient_clip_val": lambda v: bool(v),
         "precision": lambda v: v not in FULL_PRECISION,
     }

@@ -34,6 +34,8 @@ from trainlab.run import write_hparams
 from trainlab.tasks import make_task
 
 log = logging.getLogger("trainlab")
+# Trainer options the module applies itself: it optimizes manually (see ``TrainModule``).
+MODULE_TRAINER_OPTIONS = ("gradient_clip_val", "gradient_clip_algorithm")
 
 
 def build_module(
@@ -46,6 +48,7 @@ def build_module(
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
         on_epoch_end=on_epoch_end,
+        **{key: cfg.trainer.get(key) for key in MODULE_TRAINER_OPTIONS},
     )
     module.example_input_array = torch.zeros(1, *spec.input_shape)  # output shapes in the summary
     return module
@@ -61,6 +64,7 @@ def build_trainer(cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = ()) 
         cfg.trainer,
         callbacks=[*_instantiate_all(cfg.get("callbacks")), *extra_callbacks],
         logger=_instantiate_all(cfg.get("logger")) or False,
+        **dict.fromkeys(MODULE_TRAINER_OPTIONS),  # the module applies them
     )
 
 

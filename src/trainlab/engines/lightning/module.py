@@ -60,6 +60,13 @@ class StepRecords:
 class TrainModule(pl.LightningModule):
     """Logs ``{train,val,test}/loss`` and the task's metrics once per epoch.
 
+    The optimization step is written out in ``training_step`` (Lightning's manual
+    optimization): zero the gradients, backward through Lightning (so mixed precision
+    and DDP work as usual), clip, step. Lightning's automatic loop wraps each step in a
+    closure and hooks trainlab does not use, which cost a small network a tenth of its
+    epoch. Gradient clipping therefore comes in here (the Trainer refuses it with manual
+    optimization) and the LR scheduler steps once per epoch, as it would have.
+
     Losses and metrics accumulate on the device; nothing syncs with the host per step.
     Each step only keeps its detached loss, outputs and targets; the metrics take them
     in one update every ``METRIC_UPDATE_EVERY`` steps and at the epoch's end, because a
@@ -75,11 +82,15 @@ class TrainModule(pl.LightningModule):
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         on_epoch_end: EpochEndHook | None = None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
     ) -> None:
         super().__init__()
+        self.automatic_optimization = False
         self.network, self.task = network, task
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.on_epoch_end = on_epoch_end
+        self.gradient_clip_val, self.gradient_clip_algorithm = gradient_clip_val, gradient_clip_algorithm
         self.stage_metrics = nn.ModuleDict(
             {
                 stage: MetricCollection(
@@ -119,8 +130,15 @@ class TrainModule(pl.LightningModule):
         if stage == "fit":
             self.nonfinite_loss |= ~torch.isfinite(losses).all()
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "fit")
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """One optimization step; the loss reaches the logs through the epoch's metrics."""
+        optimizer = self.optimizers()
+        loss = self._step(batch, "fit")
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        if self.gradient_clip_val:
+            self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+        optimizer.step()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
@@ -157,6 +175,9 @@ class TrainModule(pl.LightningModule):
         if self.on_epoch_end is not None:  # one host sync per epoch
             epoch_metrics = {**train, **self._val_epoch_metrics}
             self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()
 
     def on_validation_epoch_end(self) -> None:
         computed = self._log_epoch_metrics("val")
