@@ -30,6 +30,7 @@ lint: setup
 
 bench: setup
 	$(PY) scripts/bench_epoch.py
+	$(PY) scripts/bench_step_overhead.py
 	$(PY) scripts/bench_startup.py
 	$(PY) scripts/bench_figures.py
 

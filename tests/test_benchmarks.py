@@ -90,3 +90,17 @@ def test_bench_figures_writes_both_settings(tmp_path: Path) -> None:
     for key in ("run_with_figures_s", "run_without_figures_s", "drawing_s"):
         assert len(result[key]["runs"]) == 1 and is_positive(result[key]["median"])
     assert 0 < result["drawing_fraction"] < 1 and isinstance(result["met"], bool)
+
+
+@pytest.mark.slow
+def test_bench_step_overhead_prices_every_part(tmp_path: Path) -> None:
+    output = tmp_path / "overhead.json"
+    run_script("bench_step_overhead.py", "reps=1", "warmup=0", f"output={output}")
+    result = json.loads(output.read_text())
+    callbacks = {"early_stopping", "model_checkpoint", "rich_progress_bar"}
+    callbacks |= {"learning_rate_monitor", "model_summary"}
+    assert {"raw", "lightning_bare", "lightning", "keras_bare", "keras"} <= set(result["us_per_step"])
+    assert {f"lightning_bare+{name}" for name in (*callbacks, "logger")} <= set(result["us_per_step"])
+    assert all(is_positive(value) for value in result["us_per_step"].values())
+    assert {"lightning loop", "keras loop", *callbacks} <= set(result["cost_us_per_step"])
+    assert result["steps_per_epoch"] == 292  # digits' 1,168 training images in batches of 4
