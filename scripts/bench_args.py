@@ -1,9 +1,11 @@
-"""Command-line handling shared by the benchmark scripts (standard library only)."""
+"""Command-line handling and output shared by the benchmark scripts (standard library only)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -26,3 +28,10 @@ def split_options(
         else:
             overrides.append(arg)
     return own, overrides
+
+
+def write_result(output: Path, result: dict[str, Any]) -> None:
+    """Write a benchmark's result as indented JSON (creating its folder) and say where."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {output}")

@@ -13,7 +13,6 @@ ratios use.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
@@ -30,7 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from bench_args import split_options  # noqa: E402
+from bench_args import split_options, write_result  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
@@ -493,11 +492,32 @@ class Row:
         return statistics.median(self.seconds) if self.seconds else None
 
 
+def interleaved(measures: dict[str, Callable[[int], float]], warmup: int, reps: int) -> dict[str, Row]:
+    """Warm-up rounds, then ``reps`` rounds; each round runs every row once (``measure(round)``
+    returns seconds), the order rotated by one each round so no row always follows the
+    same neighbour. A row that raises ``Unavailable`` stops and keeps the reason."""
+    names = list(measures)
+    rows = {name: Row(name) for name in names}
+    for round_ in range(warmup + reps):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            row = rows[name]
+            if row.unavailable is not None:
+                continue
+            try:
+                seconds = measures[name](round_)
+            except Unavailable as reason:
+                row.unavailable = str(reason)
+                continue
+            if round_ >= warmup:
+                row.seconds.append(seconds)
+    return rows
+
+
 def measure_all(
     options: Options, cfg: DictConfig, datamodule: TensorDataModule, scratch: Path
 ) -> tuple[dict[str, Row], Floor]:
-    """Warm-up rounds, then ``reps`` rounds; each round runs every row once, the order
-    rotated by one each round so no row always follows the same neighbour."""
+    """Every row of the table, interleaved; and the compute floor's details."""
     device = device_of(cfg)
     floors: list[Floor] = []
 
@@ -512,21 +532,8 @@ def measure_all(
         "per_sample": lambda _: per_sample_epoch(cfg, datamodule, device),
         "floor": lambda _: floor(),
     }
-    rows = {name: Row(name) for name in ROWS}
-    for round_ in range(options.warmup + options.reps):
-        shift = round_ % len(ROWS)
-        for name in ROWS[shift:] + ROWS[:shift]:
-            row = rows[name]
-            if row.unavailable is not None:
-                continue
-            try:
-                seconds = measures[name](round_)
-            except Unavailable as reason:
-                row.unavailable = str(reason)
-                continue
-            if round_ >= options.warmup:
-                row.seconds.append(seconds)
-    return rows, floors[-1]
+    assert tuple(measures) == ROWS
+    return interleaved(measures, options.warmup, options.reps), floors[-1]
 
 
 # ------------------------------------------------------------------------- reporting
@@ -693,9 +700,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         rows, floor = measure_all(options, cfg, datamodule, Path(scratch))
         result = report(options, cfg, datamodule, rows, floor)
     print_table(result)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {options.output}")
+    write_result(options.output, result)
     return result
 
 

@@ -11,7 +11,6 @@ X s"), which excludes process noise; the target is that cost under 5% of the run
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_args import split_options
+from bench_args import split_options, write_result
 from bench_startup import REPO, environment, summary, train_command
 
 OPTIONS = {"runs": 5, "output": "bench/figures.json"}
@@ -77,9 +76,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         f"{100 * result['drawing_fraction']:.1f}% of the run (target < {100 * TARGET_FRACTION:.0f}%); "
         f"median paired wall difference {100 * result['paired_difference_fraction']:+.1f}%"
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {output}")
+    write_result(output, result)
     return result
 
 

@@ -12,7 +12,6 @@ process, timed from just before it is spawned.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_args import split_options
+from bench_args import split_options, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 OPTIONS = {"runs": 5, "output": "bench/startup.json"}
@@ -145,9 +144,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         "import_lightning_s": summary(lightning),
     }
     print_table(result)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {output}")
+    write_result(output, result)
     return result
 
 

@@ -15,7 +15,6 @@ The difference between a row and its base row is that part's cost per step. Othe
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from time import perf_counter
 from typing import Any
 
 import bench_epoch as epoch_bench
-from bench_args import split_options
+from bench_args import split_options, write_result
 from omegaconf import DictConfig
 
 OPTIONS = {"reps": 5, "warmup": 1, "output": "bench/step_overhead.json"}
@@ -132,14 +131,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     reps, warmup, output = int(own["reps"]), int(own["warmup"]), Path(str(own["output"]))
     with tempfile.TemporaryDirectory(prefix="trainlab-overhead-") as scratch:
         rows, steps = measures(overrides, Path(scratch))
-        seconds: dict[str, list[float]] = {name: [] for name in rows}
-        names = list(rows)
-        for round_ in range(warmup + reps):
-            shift = round_ % len(names)
-            for name in names[shift:] + names[:shift]:
-                value = rows[name](round_)
-                if round_ >= warmup:
-                    seconds[name].append(value)
+        seconds = {
+            name: row.seconds for name, row in epoch_bench.interleaved(rows, warmup, reps).items()
+        }
     us = {name: 1e6 * statistics.median(runs) / steps for name, runs in seconds.items()}
     result = {
         "benchmark": "microseconds per training step of a 64-10 linear model (framework cost)",
@@ -151,9 +145,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         "cost_us_per_step": differences(us),
     }
     print_table(result)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {output}")
+    write_result(output, result)
     return result
 
 

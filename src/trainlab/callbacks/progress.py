@@ -18,6 +18,30 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import RichProgressBar
 
 
+def _throttled(hook: str, total: str) -> Callable[..., None]:
+    """``RichProgressBar``'s per-batch ``hook``, run only when the batch is ``_due``.
+
+    ``total`` names the bar's property that counts the loop's batches.
+    """
+
+    def throttled_hook(
+        self: ThrottledRichProgressBar,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        *dataloader_idx: int,
+    ) -> None:
+        if self._due(batch_idx, total):
+            getattr(RichProgressBar, hook)(
+                self, trainer, pl_module, outputs, batch, batch_idx, *dataloader_idx
+            )
+
+    throttled_hook.__name__ = hook
+    return throttled_hook
+
+
 class ThrottledRichProgressBar(RichProgressBar):
     """``RichProgressBar`` whose per-batch updates are rate-limited by wall time."""
 
@@ -28,12 +52,12 @@ class ThrottledRichProgressBar(RichProgressBar):
         self.refresh_interval = 1.0 / refresh_per_second
         self._last_update = -math.inf
 
-    def _due(self, batch_idx: int, total: Callable[[], float]) -> bool:
+    def _due(self, batch_idx: int, total: str) -> bool:
         """Whether this batch updates the bar: a loop's first and last batches (the speed
         shown is measured between updates), or any once enough time passed.
 
-        ``total`` is read only on an enabled bar (Lightning's counts exist only there:
-        on DDP ranks other than 0 the bar is disabled).
+        The ``total`` property is read only on an enabled bar: Lightning's batch counts
+        exist only there (on DDP ranks other than 0 the bar is disabled).
         """
         if self.is_disabled:
             return False
@@ -41,57 +65,15 @@ class ThrottledRichProgressBar(RichProgressBar):
         if (
             now - self._last_update >= self.refresh_interval
             or batch_idx == 0
-            or batch_idx + 1 >= total()
+            or batch_idx + 1 >= getattr(self, total)
         ):
             self._last_update = now
             return True
         return False
 
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        if self._due(batch_idx, lambda: self.total_train_batches):
-            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if self._due(batch_idx, lambda: self.total_val_batches_current_dataloader):
-            super().on_validation_batch_end(
-                trainer, pl_module, outputs, batch, batch_idx, dataloader_idx
-            )
-
-    def on_test_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if self._due(batch_idx, lambda: self.total_test_batches_current_dataloader):
-            super().on_test_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-
-    def on_predict_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if self._due(batch_idx, lambda: self.total_predict_batches_current_dataloader):
-            super().on_predict_batch_end(trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
+    on_train_batch_end = _throttled("on_train_batch_end", "total_train_batches")
+    on_validation_batch_end = _throttled(
+        "on_validation_batch_end", "total_val_batches_current_dataloader"
+    )
+    on_test_batch_end = _throttled("on_test_batch_end", "total_test_batches_current_dataloader")
+    on_predict_batch_end = _throttled("on_predict_batch_end", "total_predict_batches_current_dataloader")
