@@ -142,3 +142,14 @@ def test_multirun_rejects_a_bad_sweep_value_before_any_job(sweep, message, tmp_p
     assert result.returncode != 0 and len(lines) == 1, result.stderr
     assert message in lines[0]
     assert not any(tmp_path.iterdir())  # no job ran
+
+
+@pytest.mark.slow
+def test_multirun_over_a_glob_of_lessons_runs_each_match(tmp_path):
+    """``-m 'experiment=glob(*)'`` (every lesson) passes the checks; here one lesson matches."""
+    result = _cli(
+        "-m", "experiment=glob(multiply*)", "trainer.max_epochs=2", f"hydra.sweep.dir={tmp_path}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("metrics: ") == 1
+    assert "prediction for [5.0]" in result.stdout

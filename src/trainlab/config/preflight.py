@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, OverrideType
+from hydra.core.override_parser.types import Override, OverrideType, ValueType
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
@@ -46,12 +46,13 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
     """Override lists to compose: the plain overrides, and once per value of each choice sweep.
 
     ``-m model=mlp,nope`` is then rejected before the sweep starts; glob, range and
-    interval sweeps are left to the sweeper.
+    interval sweeps are left to the sweeper (a glob names only options that exist).
     """
     plain = [o.input_line for o in parsed if not o.is_sweep_override()]
     variants = [plain]
     for override in parsed:
-        if override.is_choice_sweep() and override.type == OverrideType.CHANGE:
+        listed = override.is_choice_sweep() and override.value_type != ValueType.GLOB_CHOICE_SWEEP
+        if listed and override.type == OverrideType.CHANGE:
             key = override.get_key_element()
             variants += [[*plain, f"{key}={value}"] for value in override.sweep_string_iterator()]
     return variants
