@@ -2,9 +2,10 @@
 
 Lightning's ``RichProgressBar`` updates its bar and recomputes the displayed metrics
 after every batch (its ``refresh_rate`` only switches it on or off). For a small
-network a batch takes about a millisecond, and that bookkeeping cost 0.2 ms of it:
-an eighth of an MNIST epoch. A person reads a bar a few times a second, so batches in
-between skip the update; the first and last batches of every loop always show.
+network a batch takes about a millisecond, and that bookkeeping cost 0.2 ms more: 0.07 s
+of an MNIST epoch that the raw loop does in 0.6 s. A person reads a bar a few times a
+second, so batches in between skip the update; the first and last batches of every
+loop always show.
 """
 
 from __future__ import annotations

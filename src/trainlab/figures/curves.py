@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from matplotlib.ticker import FuncFormatter
-
 from trainlab.figures.canvas import new_figure, set_title
 
 if TYPE_CHECKING:
@@ -35,5 +33,5 @@ def learning_curves(epochs: Sequence[dict[str, float]], metric_names: Sequence[s
         loss_ax.set_yscale("log")
         loss_ax.minorticks_off()  # a log axis' minor ticks cost a third of the drawing
         # Plain numbers ("0.1"): the default "10^-1" labels are mathtext, parsed at every draw.
-        loss_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        loss_ax.yaxis.set_major_formatter(lambda value, _: f"{value:g}")
     return figure
