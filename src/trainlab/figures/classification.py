@@ -24,10 +24,12 @@ def confusion_heatmap(matrix: np.ndarray, class_names: Sequence[str]) -> Figure:
     side = max(2.0, 0.45 * n)  # the matrix, in inches
     figure = new_figure(side + 1.9, side + 1.0, margins=(0.6, 1.3, 0.6, 0.4))
     ax = figure.subplots()
+    from matplotlib import colormaps
+
     errors = np.ma.masked_array(matrix, mask=np.eye(n, dtype=bool))
-    ax.imshow(np.eye(n), cmap="Greys", vmin=0, vmax=4)  # the masked diagonal, in grey
     top = max(float(errors.max() or 0), 1e-9)
-    image = ax.imshow(errors, cmap="Reds", vmin=0, vmax=top)
+    reds_grey_diagonal = colormaps["Reds"].with_extremes(bad="lightgrey")  # masked: grey
+    image = ax.imshow(errors, cmap=reds_grey_diagonal, vmin=0, vmax=top)
     # Three fixed ticks: the colour bar's automatic locator costs a quarter of the drawing.
     figure.colorbar(
         image,
