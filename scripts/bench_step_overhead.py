@@ -29,8 +29,13 @@ from omegaconf import DictConfig
 
 OPTIONS = {"reps": 5, "warmup": 1, "output": "bench/step_overhead.json"}
 TINY = ["data=digits", "model=linear", "optimizer=sgd", "data.batch_size=4"]
-CALLBACKS = ("early_stopping", "model_checkpoint", "rich_progress_bar", "learning_rate_monitor")
-CALLBACKS += ("model_summary",)
+CALLBACKS = (  # conf/callbacks/default.yaml
+    "early_stopping",
+    "model_checkpoint",
+    "rich_progress_bar",
+    "learning_rate_monitor",
+    "model_summary",
+)
 # What removing a default callback or the logger takes besides deleting its config node:
 # Lightning adds its own progress bar, summary and checkpoint unless told not to, and the
 # learning rate monitor needs a logger.
@@ -59,7 +64,7 @@ def lightning_rows() -> dict[str, list[str]]:
     return rows
 
 
-def keras_bare_epoch(cfg: DictConfig, datamodule: Any, run_dir: Path) -> float:
+def keras_bare_epoch(cfg: DictConfig, datamodule: Any) -> float:
     """The last epoch of a ``model.fit`` with Keras' own loop only: no callbacks of ours.
 
     The timer has a (no-op) batch-end hook, as the engine's checkpoint callback does, so
@@ -111,7 +116,7 @@ def measures(overrides: list[str], scratch: Path) -> tuple[dict[str, Callable[[i
         rows[name] = lambda r, cfg=cfg, name=name: epoch_bench.trainlab_epoch(
             cfg, datamodule, scratch / f"{name}-{r}"
         )
-    rows["keras_bare"] = lambda r: keras_bare_epoch(base, datamodule, scratch / f"kb-{r}")
+    rows["keras_bare"] = lambda _: keras_bare_epoch(base, datamodule)
     rows["keras"] = lambda r: epoch_bench.keras_epoch(base, datamodule, scratch / f"k-{r}")
     return rows, len(datamodule.train_dataloader())
 
