@@ -4,11 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test lint format bench clean
+.PHONY: setup train test test-fast lint format bench clean
 
 setup: $(STAMP)
 
-# torch==2.13.0 first and explicitly: that CPU build is on these machines' disk,
+# torch==2.13.0 first and explicitly: a CPU build of it is often on local disk,
 # while any other version would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,15 +24,21 @@ test: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Everything but the tests that train (marked slow): under a minute.
+test-fast: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
 lint: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
 bench: setup
-	$(PY) scripts/bench_epoch.py
-	$(PY) scripts/bench_step_overhead.py
-	$(PY) scripts/bench_startup.py
-	$(PY) scripts/bench_figures.py
+	$(PY) -m benchmarks.epoch
+	$(PY) -m benchmarks.step_overhead
+	$(PY) -m benchmarks.startup
+	$(PY) -m benchmarks.figures
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

@@ -10,7 +10,7 @@ from pathlib import Path
 import hydra
 
 from trainlab.cli import one_line_errors
-from trainlab.sweep.compact import search
+from trainlab.lessons.compact_search import search
 
 main = hydra.main(
     config_path=str(Path(__file__).parent / "conf"), config_name="compact_search", version_base="1.3"

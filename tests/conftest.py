@@ -1,70 +1,26 @@
-"""Shared fixtures: run the CLI like a user, compose configs like Hydra, and data.
+"""Fixtures: run the CLI like a user, compose configs like Hydra, and the datasets.
 
-MNIST and housing tests use the real files when ``TRAINLAB_DATA_DIR`` points at them
-(as in CI) and otherwise small files written here in the real formats (gzip IDX,
-the StatLib CSV), so the loaders are always exercised.
+Shared code that is not a fixture is in ``tests/helpers.py``. MNIST and housing tests
+use the real files when ``TRAINLAB_DATA_DIR`` points at them (as in CI) and otherwise
+small files written in the real formats, so the loaders are always exercised.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-REPO = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO / "conf"
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-
-
-@dataclass
-class Result:
-    """A finished CLI run: its exit code, output and run directory."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    run_dir: Path
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        return json.loads((self.run_dir / "metrics.json").read_text())
-
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.strip()]
-
-
-def run_script(script: str, args: list[str], run_dir: Path, timeout: int = 300) -> Result:
-    """Run ``python <script> args... hydra.run.dir=<run_dir>`` from the repository root."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
-    process = subprocess.run(
-        [sys.executable, script, *args, f"hydra.run.dir={run_dir}"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return Result(process.returncode, process.stdout, process.stderr, run_dir)
+from .helpers import CONFIG_DIR, DataDir, Result, run_script
 
 
 @pytest.fixture
-def train(tmp_path: Path) -> Callable[..., Result]:
-    """``train(*overrides)`` runs train.py into a fresh run directory."""
+def cli_train(tmp_path: Path) -> Callable[..., Result]:
+    """``cli_train(*overrides)`` runs ``python train.py`` into a fresh run directory."""
     counter = iter(range(1000))
 
     def run(*overrides: str, timeout: int = 300) -> Result:
@@ -74,7 +30,9 @@ def train(tmp_path: Path) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def evaluate(tmp_path: Path) -> Callable[..., Result]:
+def cli_evaluate(tmp_path: Path) -> Callable[..., Result]:
+    """``cli_evaluate(*overrides)`` runs ``python eval.py`` into ``tmp_path / "eval"``."""
+
     def run(*overrides: str) -> Result:
         return run_script("eval.py", list(overrides), tmp_path / "eval")
 
@@ -83,84 +41,18 @@ def evaluate(tmp_path: Path) -> Callable[..., Result]:
 
 @pytest.fixture
 def compose_train() -> Iterator[Callable[..., DictConfig]]:
-    """``compose_train(*overrides)``: the config train.py would run with."""
+    """``compose_train(*overrides)``: the job config train.py would run with, for inspection.
+
+    It has no ``hydra`` node, so it cannot be trained: tests that train pass override
+    strings, or a config from ``trainlab.compose``, to ``trainlab.train``.
+    """
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         yield lambda *overrides: compose("train", overrides=list(overrides))
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` (uint8) as a gzipped IDX file, the format MNIST ships in."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(size).to_bytes(4, "big") for size in array.shape
-    )
-    with gzip.open(path, "wb") as stream:
-        stream.write(header + array.astype(np.uint8).tobytes())
-
-
-def write_small_mnist(directory: Path, train: int = 600, test: int = 200) -> None:
-    """Learnable fake digits: class k lights up row band k, plus noise."""
-    rng = np.random.default_rng(0)
-    directory.mkdir(parents=True, exist_ok=True)
-    for prefix, count in (("train", train), ("t10k", test)):
-        labels = rng.integers(0, 10, count)
-        images = rng.integers(0, 60, (count, 28, 28))
-        for i, label in enumerate(labels):
-            images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 250
-        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images)
-        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
-
-
-def write_small_housing(directory: Path, rows: int = 400) -> None:
-    """A StatLib-format cal_housing.data (9 columns, CRLF) with a learnable target."""
-    rng = np.random.default_rng(0)
-    directory.mkdir(parents=True, exist_ok=True)
-    households = rng.integers(100, 1000, rows)
-    income = rng.uniform(0.5, 15, rows)
-    table = np.column_stack(
-        [
-            rng.uniform(-124, -114, rows),
-            rng.uniform(32, 42, rows),
-            rng.integers(1, 52, rows),
-            households * rng.uniform(3, 8, rows),
-            households * rng.uniform(0.8, 1.3, rows),
-            households * rng.uniform(2, 4, rows),
-            households,
-            income,
-            np.clip(income * 40_000 + rng.normal(0, 20_000, rows), 15_000, 500_001),
-        ]
-    )
-    lines = [",".join(f"{v:.4f}" for v in row) for row in table]
-    (directory / "cal_housing.data").write_bytes(("\r\n".join(lines) + "\r\n").encode())
-
-
-@dataclass
-class DataDir:
-    """Where MNIST and housing are, and the overrides that fit those files."""
-
-    path: Path
-    real: bool
-
-    @property
-    def mnist(self) -> list[str]:
-        small = [] if self.real else ["data.verify=false", "data.val_size=100"]
-        return ["data=mnist", f"paths.data_dir={self.path}", *small]
-
-    @property
-    def housing(self) -> list[str]:
-        small = [] if self.real else ["data.verify=false"]
-        return ["data=housing", f"paths.data_dir={self.path}", *small]
 
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     """The real datasets when TRAINLAB_DATA_DIR has them, else small generated copies."""
     configured = os.environ.get("TRAINLAB_DATA_DIR")
-    if configured:
-        root = Path(configured).resolve()
-        has_mnist = all((root / "mnist" / f"{n}.gz").is_file() for n in MNIST_FILES)
-        if has_mnist and (root / "california_housing" / "cal_housing.data").is_file():
-            return DataDir(root, real=True)
-    root = tmp_path_factory.mktemp("data")
-    write_small_mnist(root / "mnist")
-    write_small_housing(root / "california_housing")
-    return DataDir(root, real=False)
+    real = DataDir.real_files(Path(configured)) if configured else None
+    return real or DataDir.small_files(tmp_path_factory.mktemp("data"))

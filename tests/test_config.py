@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from trainlab.config import check_config
 from trainlab.errors import ConfigError
 from trainlab.models import MLP
 
-from .conftest import REPO
+from .helpers import REPO
 
 DATA, MODELS, OPTIMIZERS = (
     ("digits", "mnist", "housing"),
@@ -85,12 +86,6 @@ def test_impossible_values_are_config_errors(compose_train, override, expected):
         check_config(compose_train(override))
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "train.py", *args], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
-
-
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -105,13 +100,27 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("+trainer.accumulate_grad_batches=4", "trainer.accumulate_grad_batches=4 is invalid"),
     ],
 )
-def test_cli_rejects_bad_input_with_one_line(override, message):
-    result = _cli(override)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+def test_cli_rejects_bad_input_with_one_line(override, message, cli_train):
+    result = cli_train(override, timeout=60)
+    lines = result.error_lines()
     assert result.returncode != 0
     assert len(lines) == 1, result.stderr
     assert message in lines[0]
     assert lines[0].startswith("trainlab: error:")
+
+
+def test_eval_without_a_checkpoint_path_is_one_line(cli_evaluate):
+    result = cli_evaluate()
+    lines = result.error_lines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "ckpt_path is required" in lines[0]
+
+
+def test_eval_of_a_checkpoint_that_does_not_exist_is_one_line(cli_evaluate, tmp_path: Path):
+    result = cli_evaluate(f"ckpt_path={tmp_path}/nope.ckpt")
+    lines = result.error_lines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert "does not exist" in lines[0]
 
 
 def test_config_errors_come_back_before_torch_is_imported():
@@ -136,20 +145,39 @@ def test_config_errors_come_back_before_torch_is_imported():
         ("optimizer.lr=0.1,-1", "optimizer.lr=-1 is invalid"),
     ],
 )
-def test_multirun_rejects_a_bad_sweep_value_before_any_job(sweep, message, tmp_path):
-    result = _cli("-m", sweep, f"hydra.sweep.dir={tmp_path}")
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+def test_multirun_rejects_a_bad_sweep_value_before_any_job(sweep, message, cli_train, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    result = cli_train("-m", sweep, f"hydra.sweep.dir={sweep_dir}", timeout=60)
+    lines = result.error_lines()
     assert result.returncode != 0 and len(lines) == 1, result.stderr
     assert message in lines[0]
-    assert not any(tmp_path.iterdir())  # no job ran
+    assert not sweep_dir.exists() or not any(sweep_dir.iterdir())  # no job ran
 
 
 @pytest.mark.slow
-def test_multirun_over_a_glob_of_lessons_runs_each_match(tmp_path):
+def test_multirun_over_a_glob_of_lessons_runs_each_match(cli_train, tmp_path):
     """``-m 'experiment=glob(*)'`` (every lesson) passes the checks; here one lesson matches."""
-    result = _cli(
-        "-m", "experiment=glob(multiply*)", "trainer.max_epochs=2", f"hydra.sweep.dir={tmp_path}"
+    sweep_dir = tmp_path / "sweep"
+    result = cli_train(
+        "-m", "experiment=glob(multiply*)", "trainer.max_epochs=2", f"hydra.sweep.dir={sweep_dir}"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("metrics: ") == 1
     assert "prediction for [5.0]" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=nope"], "unknown option model=nope"),
+        (["optimizer.lr=-1"], "optimizer.lr=-1 is invalid"),
+        (["engine=keras", "model.activation=hardtanh"], "model.activation"),
+    ],
+)
+def test_the_python_api_raises_the_clis_one_line_errors(overrides, message, tmp_path):
+    import trainlab
+
+    with pytest.raises(ConfigError, match=message) as error:
+        trainlab.train(*overrides, run_dir=tmp_path / "run")
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained

@@ -1,9 +1,9 @@
 """The lessons as experiment configs: each composes and trains a few epochs on both engines.
 
-The runs call the configured engine's ``fit`` in-process on the composed config (what
-``train.py`` does after composing), with 2 epochs and a few batches, so all lessons
-on both engines fit the suite's time budget; MNIST and housing use the real files
-when ``TRAINLAB_DATA_DIR`` has them, else conftest's small generated files.
+The runs go through the Python API in-process (``trainlab.compose``, then
+``trainlab.train``), with 2 epochs and a few batches, so all lessons on both engines
+fit the suite's time budget; MNIST and housing use the real files when
+``TRAINLAB_DATA_DIR`` has them, else the small generated files (``tests/helpers.py``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from trainlab.cli import fit
-from trainlab.config.checks import check_config
-from trainlab.engines.keras.checks import check_keras_config
+import trainlab
+from trainlab.config import check_config
+from trainlab.engines.keras.config import check_keras_config
 
-from .lesson_helpers import ENGINES, EXPERIMENTS, lesson_data_overrides
+from .helpers import ENGINES, EXPERIMENTS, lesson_data_overrides
 
 FEW_EPOCHS = [
     "trainer.max_epochs=2",
@@ -82,20 +82,18 @@ def test_lessons_keep_their_own_settings(compose_train) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_experiment_trains_a_few_epochs(
-    experiment, engine, compose_train, data_dir, tmp_path: Path, capsys
-):
-    run_dir = tmp_path / "run"
-    cfg = compose_train(
+def test_experiment_trains_a_few_epochs(experiment, engine, data_dir, tmp_path: Path, capsys):
+    cfg = trainlab.compose(
         f"experiment={experiment}",
         f"engine={engine}",
         *FEW_EPOCHS,
         *lesson_data_overrides(experiment, data_dir),
-        f"paths.output_dir={run_dir}",
     )
-    metrics = fit(cfg)
-    assert set(metrics) == EXPECTED_METRICS[_task(experiment)]
-    assert all(math.isfinite(value) for value in metrics.values())
-    assert json.loads((run_dir / "metrics.json").read_text()) == pytest.approx(metrics)
+    result = trainlab.train(cfg, run_dir=tmp_path / "run")
+    assert result.run_dir == (tmp_path / "run").resolve()
+    assert set(result.metrics) == EXPECTED_METRICS[_task(experiment)]
+    assert all(math.isfinite(value) for value in result.metrics.values())
+    assert json.loads((result.run_dir / "metrics.json").read_text()) == pytest.approx(result.metrics)
+    assert [row["epoch"] for row in result.history] == [1, 2]
     if cfg.get("predict"):
         assert capsys.readouterr().out.count("prediction for") == len(cfg.predict)

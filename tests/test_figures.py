@@ -8,11 +8,10 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import IMAGES, EventAccumulator
 
-from trainlab.cli import fit
+import trainlab
 
-from .lesson_helpers import ENGINES, lesson_data_overrides
+from .helpers import ENGINES, lesson_data_overrides
 
-pytestmark = pytest.mark.slow
 SHORT = ["trainer.max_epochs=2", "trainer.num_sanity_val_steps=0"]
 FIGURES = {
     "multiclass": {"learning_curves", "confusion_matrix", "misclassified"},
@@ -26,8 +25,8 @@ EXPERIMENT_OF_TASK = {
 }
 
 
-def _train(compose_train, run_dir: Path, *overrides: str) -> dict[str, float]:
-    return fit(compose_train(*SHORT, *overrides, f"paths.output_dir={run_dir}"))
+def _train(run_dir: Path, *overrides: str) -> dict[str, float]:
+    return trainlab.train(*SHORT, *overrides, run_dir=run_dir).metrics
 
 
 def _tensorboard_images(run_dir: Path) -> dict[str, list]:
@@ -36,15 +35,13 @@ def _tensorboard_images(run_dir: Path) -> dict[str, list]:
     return {tag: events.Images(tag) for tag in events.Tags()[IMAGES]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("task", sorted(FIGURES))
-def test_each_task_draws_its_figures_as_png_and_in_tensorboard(
-    task, engine, compose_train, data_dir, tmp_path: Path
-):
+def test_each_task_draws_its_figures_as_png_and_in_tensorboard(task, engine, data_dir, tmp_path: Path):
     experiment = EXPERIMENT_OF_TASK[task]
     run_dir = tmp_path / "run"
     _train(
-        compose_train,
         run_dir,
         f"experiment={experiment}",
         f"engine={engine}",
@@ -65,28 +62,30 @@ def test_each_task_draws_its_figures_as_png_and_in_tensorboard(
             assert (events[0].width, events[0].height) == image.size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
-def test_figures_false_draws_none(engine, compose_train, tmp_path: Path):
+def test_figures_false_draws_none(engine, tmp_path: Path):
     run_dir = tmp_path / "run"
-    _train(compose_train, run_dir, f"engine={engine}", "figures=false")
+    _train(run_dir, f"engine={engine}", "figures=false")
     assert not (run_dir / "figures").exists()
     assert _tensorboard_images(run_dir) == {}
     assert (run_dir / "metrics.json").is_file()
 
 
-def test_learning_curves_follow_every_epoch(compose_train, tmp_path: Path):
+@pytest.mark.slow
+def test_learning_curves_follow_every_epoch(tmp_path: Path):
     run_dir = tmp_path / "run"
-    _train(compose_train, run_dir, "trainer.max_epochs=3")
+    _train(run_dir, "trainer.max_epochs=3")
     lines = (run_dir / "history.csv").read_text().splitlines()
     assert lines[0] == "epoch,train/acc,train/loss,val/acc,val/loss"
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
 
 
-def test_misclassified_samples_are_the_test_errors(compose_train, tmp_path: Path):
+@pytest.mark.slow
+def test_misclassified_samples_are_the_test_errors(tmp_path: Path):
     """A barely trained model errs; the grid's title counts the test split's errors."""
     run_dir = tmp_path / "run"
     metrics = _train(
-        compose_train,
         run_dir,
         "trainer.max_epochs=1",
         "trainer.limit_train_batches=2",
@@ -101,10 +100,11 @@ def test_misclassified_samples_are_the_test_errors(compose_train, tmp_path: Path
         assert image.size[0] > 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
-def test_every_run_saves_its_layer_table(engine, compose_train, tmp_path: Path):
+def test_every_run_saves_its_layer_table(engine, tmp_path: Path):
     run_dir = tmp_path / "run"
-    _train(compose_train, run_dir, f"engine={engine}", "model=mlp_dropout", "trainer.max_epochs=1")
+    _train(run_dir, f"engine={engine}", "model=mlp_dropout", "trainer.max_epochs=1")
     table = (run_dir / "model_summary.txt").read_text()
     for name, shape, params in (("dense_1", "(None, 24)", "1,560"), ("output", "(None, 10)", "250")):
         line = next(line for line in table.splitlines() if line.startswith(name))

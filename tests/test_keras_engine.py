@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from trainlab.cli import fit
+import trainlab
 from trainlab.errors import ConfigError, NonFiniteLossError
 
-from .conftest import Result, run_script
+from .helpers import ENGINES, Result, run_script
 
 DIGITS_KERAS = ["engine=keras", "trainer.max_epochs=2"]
 
@@ -23,24 +24,11 @@ def keras_run(tmp_path_factory: pytest.TempPathFactory) -> Result:
     return result
 
 
-def _scalar_tags(run_dir: Path) -> set[str]:
-    tags: set[str] = set()
-    for events in run_dir.glob("events.out.tfevents.*"):
-        accumulator = EventAccumulator(str(events))
-        accumulator.Reload()
-        tags |= set(accumulator.Tags()["scalars"])
-    return tags
-
-
-def _has_hparams(run_dir: Path) -> bool:
-    for events in run_dir.glob("events.out.tfevents.*"):
-        accumulator = EventAccumulator(str(events))
-        accumulator.Reload()
-        if "hparams" in accumulator.PluginTagToContent("hparams") or accumulator.PluginTagToContent(
-            "hparams"
-        ):
-            return True
-    return False
+def _events(run_dir: Path) -> EventAccumulator:
+    """The run's TensorBoard events as TensorBoard reads them: all event files of the directory."""
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return events
 
 
 @pytest.mark.slow
@@ -55,9 +43,12 @@ def test_keras_run_directory_is_laid_out_as_a_lightning_run(keras_run: Result) -
 
 @pytest.mark.slow
 def test_keras_run_logs_lightnings_tensorboard_tags_and_hparams(keras_run: Result) -> None:
-    tags = _scalar_tags(keras_run.run_dir)
+    events = _events(keras_run.run_dir)
+    tags = set(events.Tags()["scalars"])
     assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc", "epoch"} <= tags
-    assert _has_hparams(keras_run.run_dir)
+    hparams = events.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in hparams
+    assert "optimizer.lr" in hparams["_hparams_/session_start_info"].decode(errors="ignore")
 
 
 @pytest.mark.slow
@@ -77,8 +68,8 @@ def test_eval_of_a_keras_checkpoint_recomputes_the_test_metrics(keras_run: Resul
         ("trainer=ddp", "trainer."),
     ],
 )
-def test_what_keras_cannot_build_fails_at_once_in_one_line(override, named, train) -> None:
-    result = train("engine=keras", override)
+def test_what_keras_cannot_build_fails_at_once_in_one_line(override, named, cli_train) -> None:
+    result = cli_train("engine=keras", override)
     assert result.returncode != 0
     lines = result.error_lines()
     assert len(lines) == 1 and named in lines[0], result.stderr[-2000:]
@@ -87,12 +78,12 @@ def test_what_keras_cannot_build_fails_at_once_in_one_line(override, named, trai
 
 def test_keras_imported_with_another_backend_is_refused(monkeypatch) -> None:
     """Keras fixes its backend at import; a Keras already on jax/tensorflow cannot be reused."""
-    from trainlab.engines.keras.backend import keras, load_keras
+    from trainlab.keras_backend import check_backend, keras
 
     assert os.environ["KERAS_BACKEND"] == "torch" and keras.backend.backend() == "torch"
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(ConfigError, match="needs Keras' torch backend"):
-        load_keras()
+        check_backend()
 
 
 def test_optimizers_translate_with_torch_defaults(compose_train) -> None:
@@ -121,45 +112,35 @@ def test_optimizers_translate_with_torch_defaults(compose_train) -> None:
     ],
 )
 def test_settings_without_a_keras_counterpart_are_config_errors(overrides, compose_train) -> None:
-    from trainlab.engines.keras.checks import check_keras_config
+    from trainlab.engines.keras.config import check_keras_config
 
     with pytest.raises(ConfigError):
         check_keras_config(compose_train("engine=keras", *overrides))
 
 
-def test_both_engines_call_the_epoch_hooks_with_the_same_metric_names(
-    compose_train, monkeypatch, tmp_path
-) -> None:
-    import trainlab.engines.keras.training as keras_training
-    import trainlab.engines.lightning as lightning_engine
-
-    seen: dict[str, list[tuple[int, set[str]]]] = {"lightning": [], "keras": []}
-    for engine, module in (("lightning", lightning_engine), ("keras", keras_training)):
-
-        def hooks(cfg, engine=engine):
-            return [lambda epoch, metrics: seen[engine].append((epoch, set(metrics)))]
-
-        monkeypatch.setattr(module, "epoch_end_hooks", hooks)
-        fit(
-            compose_train(
-                "experiment=addition",
-                f"engine={engine}",
-                "trainer.max_epochs=2",
-                f"paths.output_dir={tmp_path / engine}",
-            )
+@pytest.mark.slow
+def test_both_engines_record_the_same_epochs_and_metric_names(tmp_path: Path) -> None:
+    """``RunResult.history`` and ``history.csv``: one row per epoch, the same columns on both."""
+    columns = {f"{stage}/{name}" for stage in ("train", "val") for name in ("loss", "mae", "rmse")}
+    for engine in ENGINES:
+        result = trainlab.train(
+            "experiment=addition", f"engine={engine}", "trainer.max_epochs=2", run_dir=tmp_path / engine
         )
-    assert seen["keras"] == seen["lightning"]
-    assert [epoch for epoch, _ in seen["keras"]] == [0, 1]
-    assert seen["keras"][0][1] == {f"{s}/{m}" for s in ("train", "val") for m in ("loss", "mae", "rmse")}
+        assert [row["epoch"] for row in result.history] == [1, 2], engine
+        assert all(set(row) == {"epoch", *columns} for row in result.history), result.history
+        assert all(math.isfinite(value) for row in result.history for value in row.values())
+        header = (result.run_dir / "history.csv").read_text().splitlines()[0]
+        assert header == ",".join(["epoch", *sorted(columns)]), engine
 
 
-def test_a_diverging_keras_run_stops_with_an_error_naming_the_epoch(compose_train, tmp_path) -> None:
-    cfg = compose_train(
-        "experiment=addition",
-        "engine=keras",
-        "optimizer.lr=100",
-        "trainer.max_epochs=20",
-        f"paths.output_dir={tmp_path}",
-    )
+@pytest.mark.slow
+def test_a_diverging_keras_run_stops_with_an_error_naming_the_epoch(tmp_path: Path) -> None:
     with pytest.raises(NonFiniteLossError, match="in epoch"):
-        fit(cfg)
+        trainlab.train(
+            "experiment=addition",
+            "engine=keras",
+            "optimizer.lr=100",
+            "trainer.max_epochs=20",
+            run_dir=tmp_path,
+        )
+    assert (tmp_path / ".hydra" / "config.yaml").is_file()

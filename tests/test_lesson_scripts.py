@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .conftest import run_script
+from .helpers import run_script
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,5 @@
-"""The Optuna sweeper through the CLI: report, resume, failures, pruning, workers, bad input.
+"""The Optuna sweeper through the CLI: report, resume, failures, pruning, workers, bad input,
+and trials that never reached an outcome (a killed sweep, an interrupted one) running again.
 
 Each sweep is one ``train.py -m`` process: the basic launcher runs its trials in that
 process, so the imports are paid once per sweep, not once per trial.
@@ -7,16 +8,21 @@ process, so the imports are paid once per sweep, not once per trial.
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
 import pytest
 from omegaconf import OmegaConf
 
+from trainlab.errors import RunInterrupted
 from trainlab.sweep.space import override_value, search_space
+from trainlab.sweep.study import finished
 
 ROOT = Path(__file__).resolve().parents[1]
 # Optuna marks its heartbeat API experimental; the sweeper silences that once per process.
@@ -55,9 +61,13 @@ def run_sweep(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess[s
     )
 
 
+def load_study(sweep_dir: Path) -> optuna.Study:
+    return optuna.load_study(study_name="digits_optuna", storage=f"sqlite:///{sweep_dir / 'study.db'}")
+
+
 def load_trials(sweep_dir: Path) -> list[optuna.trial.FrozenTrial]:
-    study = optuna.load_study(study_name="digits_optuna", storage=f"sqlite:///{sweep_dir / 'study.db'}")
-    return [t for t in study.get_trials() if "uncounted" not in t.user_attrs]
+    """The trials that count toward ``n_trials``: those that ran to an outcome."""
+    return [t for t in load_study(sweep_dir).get_trials() if finished(t)]
 
 
 def csv_rows(sweep_dir: Path) -> list[dict[str, str]]:
@@ -226,21 +236,188 @@ def test_surplus_trial_is_released_uncounted(tmp_path: Path) -> None:
     assert [t.user_attrs.get("uncounted") is not None for t in study.get_trials()] == [False, True]
 
 
-def test_a_dead_workers_trial_is_run_again(tmp_path: Path) -> None:
-    import time
+SPACE = {"x": optuna.distributions.FloatDistribution(0, 1)}
 
-    from trainlab.sweep.heartbeat import Heartbeat
-    from trainlab.sweep.study import claim, open_storage, open_study, remaining
+
+def heartbeat_study(tmp_path: Path) -> tuple[optuna.Study, str]:
+    from trainlab.sweep.study import open_study
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    study = open_study("s", url, "maximize", heartbeat_interval=1)
-    space = {"x": optuna.distributions.FloatDistribution(0, 1)}
-    lost = claim(study, 2, space)
+    return open_study("s", url, "maximize", heartbeat_interval=1), url
+
+
+def test_a_dead_workers_trial_is_run_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from trainlab.sweep.recovery import Heartbeat, trials_to_start
+    from trainlab.sweep.study import claim, close, open_storage
+
+    study, url = heartbeat_study(tmp_path)
+    lost = claim(study, 2, SPACE)
     assert lost is not None
     with Heartbeat(open_storage(url, 1), "s", [lost], 1):
         pass  # one beat, then the worker "dies" with the trial RUNNING
-    time.sleep(3.2)  # past the grace period (two intervals; SQLite stamps whole seconds)
-    optuna.storages.fail_stale_trials(study)
-    assert remaining(study, 2) == 1  # the stale trial does not count; its retry does
-    again = claim(study, 2, space)
-    assert again is not None and again.params == lost.params and again.number != lost.number
+    done = claim(study, 2, SPACE)
+    assert done is not None and close(study, done, optuna.trial.TrialState.COMPLETE, 0.5)
+    start = time.monotonic()
+    with caplog.at_level(logging.INFO, logger="trainlab.sweep.recovery"):
+        assert trials_to_start(study, 2, 1) == 1  # waits until the dead trial's heartbeat is stale
+    assert time.monotonic() - start < 2 + 2 + 1.5  # the grace period, SQLite's whole seconds, a poll
+    waits = [r.message for r in caplog.records if r.message.startswith("waiting")]
+    assert len(waits) == 1 and waits[0].startswith("waiting up to 2 s for trial(s) 0 of another worker")
+    again = claim(study, 2, SPACE)
+    assert again is not None and again.params == lost.params and again.number == 2
+    assert study.get_trials()[again.number].system_attrs["failed_trial"] == lost.number
+
+
+def test_a_live_workers_trial_is_left_to_it(tmp_path: Path) -> None:
+    from trainlab.sweep.recovery import Heartbeat, trials_to_start
+    from trainlab.sweep.study import claim, open_storage
+
+    study, url = heartbeat_study(tmp_path)
+    alive = claim(study, 1, SPACE)
+    assert alive is not None
+    with Heartbeat(open_storage(url, 1), "s", [alive], 1):
+        assert trials_to_start(study, 1, 1) == 0  # after the grace period: it still beats
+    assert [t.state.name for t in study.get_trials()] == ["RUNNING"]
+
+
+class FakeLauncher:
+    """Hydra's launcher for ``_run_trials``: each job "returns" the next of ``outcomes``."""
+
+    def __init__(self, *outcomes: object) -> None:
+        self.outcomes, self.launched = list(outcomes), 0
+
+    def launch(self, batch: list[list[str]], initial_job_idx: int) -> list[object]:
+        from hydra.core.utils import JobReturn, JobStatus
+
+        self.launched += len(batch)
+        returns = []
+        for _ in batch:
+            outcome = self.outcomes.pop(0)
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome
+            ret = JobReturn(
+                status=JobStatus.FAILED if isinstance(outcome, Exception) else JobStatus.COMPLETED
+            )
+            ret.return_value = outcome
+            returns.append(ret)
+        return returns
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [RunInterrupted("SIGINT stopped the run in epoch 2", signal.SIGINT), KeyboardInterrupt()],
+    ids=["run-interrupted", "keyboard-interrupt"],
+)
+def test_an_interrupted_trial_stops_the_sweep_and_runs_again(
+    tmp_path: Path, stop: BaseException
+) -> None:
+    from trainlab.sweep.optuna_sweeper import OptunaSweeper
+    from trainlab.sweep.study import open_study
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = open_study("s", url, "maximize")
+    space = search_space({"x": {"type": "float", "low": 0, "high": 1}}, [], OmegaConf.create({"x": 0.5}))
+    sweeper = OptunaSweeper("s", n_trials=3, heartbeat_interval=None)
+    sweeper.launcher = FakeLauncher({"val/acc": 0.5}, stop, {"val/acc": 0.9})
+    states, stopped = sweeper._run_trials(study, space, [], url, "val/acc")
+    assert sweeper.launcher.launched == 2 and len(states) == 1  # no trial after the interrupted one
+    assert isinstance(stopped, RunInterrupted) and stopped.exit_code == 130
+    assert "trial(s) 1 run again on a rerun" in str(stopped)
+    interrupted = study.get_trials()[1]
+    assert interrupted.state.name == "FAIL" and "SIGINT stopped" in interrupted.user_attrs["interrupted"]
+    sweeper.launcher = FakeLauncher({"val/acc": 0.7}, {"val/acc": 0.8})  # the next invocation
+    states, stopped = sweeper._run_trials(study, space, [], url, "val/acc")
+    assert stopped is None and len(states) == 2
+    trials = [t for t in study.get_trials() if finished(t)]
+    assert [t.number for t in trials] == [0, 2, 3] and [t.state.name for t in trials] == ["COMPLETE"] * 3
+    assert trials[1].system_attrs["failed_trial"] == 1 and trials[1].params == interrupted.params
+
+
+def wait_for_progress(sweep_dir: Path, process: subprocess.Popen[str]) -> optuna.trial.FrozenTrial:
+    """The sweep's RUNNING trial once it has reported an epoch (polling its storage)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            running = load_study(sweep_dir).get_trials(states=(optuna.trial.TrialState.RUNNING,))
+        except Exception:  # the sweep has not created the study yet
+            running = []
+        if running and running[0].intermediate_values:
+            return running[0]
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"no trial made progress: {process.communicate()[1][-3000:]}")
+
+
+def start_sweep(sweep_dir: Path, *overrides: str) -> subprocess.Popen[str]:
+    """A sweep in its own process group, as a shell runs it: a signal reaches all of it."""
+    return subprocess.Popen(
+        sweep_command(sweep_dir, *overrides),
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def assert_rerun_completes(sweep_dir: Path, lost: optuna.trial.FrozenTrial, *overrides: str) -> None:
+    """Rerunning the command ends with ``n_trials`` (2) finished trials, one of them ``lost`` again."""
+    result = run_sweep(sweep_dir, *overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = load_trials(sweep_dir)
+    assert len(trials) == 2 and lost.number not in [t.number for t in trials]
+    again = [t for t in trials if t.system_attrs.get("failed_trial") == lost.number]
+    assert len(again) == 1 and again[0].params == lost.params and again[0].state.name == "COMPLETE"
+    assert len(csv_rows(sweep_dir)) == 2
+
+
+# Two trials of up to 8 epochs: time to see the first one report an epoch, then stop it.
+LONG_TRIALS = ("hydra.sweeper.n_trials=2", "trainer.max_epochs=8", "hydra.sweeper.pruner=none")
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_reruns_its_trial(tmp_path: Path) -> None:
+    overrides = (*LONG_TRIALS, "hydra.sweeper.heartbeat_interval=1")
+    sweep = start_sweep(tmp_path, *overrides)
+    lost = wait_for_progress(tmp_path, sweep)
+    os.killpg(sweep.pid, signal.SIGKILL)
+    sweep.communicate(timeout=60)
+    assert load_study(tmp_path).get_trials()[lost.number].state.name == "RUNNING"
+    assert_rerun_completes(tmp_path, lost, *overrides)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_sweep_and_the_rerun_runs_the_trial_again(tmp_path: Path) -> None:
+    sweep = start_sweep(tmp_path, *LONG_TRIALS)
+    lost = wait_for_progress(tmp_path, sweep)
+    os.killpg(sweep.pid, signal.SIGINT)
+    _, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1].endswith(f"trial(s) {lost.number} run again on a rerun")
+    trials = load_study(tmp_path).get_trials()
+    assert "SIGINT" in trials[lost.number].user_attrs["interrupted"]
+    assert [t.state.name for t in trials[lost.number + 1 :]] == ["WAITING"]
+    assert_rerun_completes(tmp_path, lost, *LONG_TRIALS)
+
+
+@pytest.mark.slow
+def test_an_error_with_markup_is_reported_literally(tmp_path: Path) -> None:
+    error = "RuntimeError: [/red] gloo [bold]connection closed[/]"
+    study = optuna.create_study(
+        study_name="digits_optuna", storage=f"sqlite:///{tmp_path / 'study.db'}", direction="maximize"
+    )
+    study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"error": error}))
+    wide = {**ENV, "COLUMNS": "300"}  # the error column, unfolded
+    for _ in range(2):  # the second run of the study runs nothing new, and reports again
+        result = subprocess.run(
+            sweep_command(tmp_path, "hydra.sweeper.n_trials=2"),
+            cwd=ROOT,
+            env=wide,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert error in result.stdout and "MarkupError" not in result.stderr
+        assert [row["error"] for row in csv_rows(tmp_path)] == [error, ""]

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from .conftest import Result, run_script
+import trainlab
+
+from .helpers import Result, run_script
 
 pytestmark = pytest.mark.slow
 SHORT = ["trainer.max_epochs=3", "seed=7"]
@@ -49,42 +51,42 @@ def test_tensorboard_has_per_epoch_scalars_and_hparams(digits_run):
     assert "optimizer.lr" in start and "model.hidden" in start
 
 
-def test_eval_recomputes_the_test_metrics_from_a_checkpoint(digits_run, evaluate):
-    result = evaluate(f"ckpt_path={digits_run.run_dir / 'checkpoints' / 'best.ckpt'}")
+def test_eval_recomputes_the_test_metrics_from_a_checkpoint(digits_run, cli_evaluate):
+    result = cli_evaluate(f"ckpt_path={digits_run.run_dir / 'checkpoints' / 'best.ckpt'}")
     assert result.returncode == 0, result.stderr
     expected = {k: v for k, v in digits_run.metrics.items() if k.startswith("test/")}
     assert result.metrics == expected
 
 
-def test_same_seed_gives_identical_metrics(digits_run, train):
-    again = train(*SHORT)
+def test_same_seed_gives_identical_metrics(digits_run, cli_train):
+    again = cli_train(*SHORT)
     assert again.returncode == 0, again.stderr
     assert again.metrics == digits_run.metrics
 
 
-def test_mnist_trains_through_the_cli(train, data_dir):
-    result = train(*data_dir.mnist, "trainer.max_epochs=1", "trainer.limit_train_batches=40")
+def test_mnist_trains_through_the_cli(cli_train, data_dir):
+    result = cli_train(*data_dir.mnist, "trainer.max_epochs=1", "trainer.limit_train_batches=40")
     assert result.returncode == 0, result.stderr
     assert set(result.metrics) == {"val/loss", "val/acc", "test/loss", "test/acc"}
     assert result.metrics["test/acc"] > 0.5
 
 
-def test_housing_trains_through_the_cli(train, data_dir):
-    result = train(*data_dir.housing, "model=mlp_dropout", "trainer.max_epochs=2", "logger=csv")
+def test_housing_trains_through_the_cli(cli_train, data_dir):
+    result = cli_train(*data_dir.housing, "model=mlp_dropout", "trainer.max_epochs=2", "logger=csv")
     assert result.returncode == 0, result.stderr
     assert {"test/mae", "test/rmse", "test/loss", "val/rmse"} <= set(result.metrics)
     assert (result.run_dir / "metrics.csv").is_file()
 
 
-def test_fast_dev_run_runs_one_batch_of_everything(train):
-    result = train("debug=fdr")
+def test_fast_dev_run_runs_one_batch_of_everything(cli_train):
+    result = cli_train("debug=fdr")
     assert result.returncode == 0, result.stderr
     assert "test/acc" in result.metrics
 
 
-def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(train, data_dir):
+def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(cli_train, data_dir):
     # The learning rate grows 10^4-fold per epoch: epoch 1 trains, a later one diverges.
-    result = train(
+    result = cli_train(
         *data_dir.housing,
         "optimizer=sgd",
         "optimizer.lr=0.001",
@@ -106,49 +108,32 @@ def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(train, data_dir):
     assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
 
 
-def test_missing_dataset_is_one_line_naming_the_path(train, tmp_path: Path):
-    result = train("data=mnist", f"paths.data_dir={tmp_path}", "data.download=false")
+def test_missing_dataset_is_one_line_naming_the_path(cli_train, tmp_path: Path):
+    result = cli_train("data=mnist", f"paths.data_dir={tmp_path}", "data.download=false")
     lines = result.error_lines()
     assert result.returncode != 0 and len(lines) == 1, result.stderr
     assert str(tmp_path / "mnist") in lines[0]
 
 
-def test_eval_without_a_checkpoint_path_is_one_line(evaluate):
-    result = evaluate()
-    lines = result.error_lines()
-    assert result.returncode != 0 and len(lines) == 1, result.stderr
-    assert "ckpt_path is required" in lines[0]
-
-
-def test_eval_of_a_checkpoint_that_does_not_exist_is_one_line(evaluate, tmp_path: Path):
-    result = evaluate(f"ckpt_path={tmp_path}/nope.ckpt")
-    lines = result.error_lines()
-    assert result.returncode != 0 and len(lines) == 1, result.stderr
-    assert "does not exist" in lines[0]
-
-
-def test_ddp_on_two_cpu_processes_trains_and_reports_once(train):
-    result = train("trainer=ddp", "trainer.accelerator=cpu", "trainer.max_epochs=2")
+def test_ddp_on_two_cpu_processes_trains_and_reports_once(cli_train):
+    result = cli_train("trainer=ddp", "trainer.accelerator=cpu", "trainer.max_epochs=2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("metrics: ") == 1  # rank 0 reports
     assert result.metrics["test/acc"] > 0.5
     assert (result.run_dir / "checkpoints" / "best.ckpt").is_file()
 
 
-def test_gradient_clipping_and_the_lr_schedule_apply_to_every_step(compose_train, tmp_path: Path):
+def test_gradient_clipping_and_the_lr_schedule_apply_to_every_step(tmp_path: Path):
     """The module optimizes by hand, so it must still clip and schedule as the Trainer would."""
-    from trainlab.cli import fit
 
     def run(name: str, *overrides: str) -> tuple[dict[str, float], list[float]]:
-        run_dir = tmp_path / name
-        cfg = compose_train(
-            "trainer.max_epochs=3", "optimizer=sgd", *overrides, f"paths.output_dir={run_dir}"
+        result = trainlab.train(
+            "trainer.max_epochs=3", "optimizer=sgd", *overrides, run_dir=tmp_path / name
         )
-        metrics = fit(cfg)
-        events = EventAccumulator(str(run_dir))
+        events = EventAccumulator(str(result.run_dir))
         events.Reload()
         lr_tag = next(tag for tag in events.Tags()["scalars"] if tag.startswith("lr-"))
-        return metrics, [event.value for event in events.Scalars(lr_tag)]
+        return result.metrics, [event.value for event in events.Scalars(lr_tag)]
 
     free, constant = run("free")
     # Each gradient entry clipped to 1e-9: the network cannot leave its initial weights.

@@ -1,7 +1,10 @@
 """Entry points: ``train.py``/``trainlab-train`` and ``eval.py``/``trainlab-eval``.
 
-Only Hydra and OmegaConf are imported here; the engine named by the config imports
-torch, Lightning or Keras when the job starts.
+One run flows: ``train()`` -> ``preflight`` (compose and check the command line, one
+line and exit 2 on a mistake, before torch is imported) -> ``hydra.main`` (the run
+directory, ``.hydra/``, logging; multirun hands each job to the sweeper and launcher)
+-> ``train_job`` -> the engine's ``fit`` (``trainlab.engines``) -> the run directory.
+Only Hydra and OmegaConf are imported here; the engine imports its library.
 """
 
 from __future__ import annotations
@@ -11,27 +14,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from trainlab.config.checks import check_config
+from trainlab.config import CONFIG_DIR, check_config
 from trainlab.config.preflight import preflight
-from trainlab.errors import TrainlabError
-
-
-def _find_config_dir() -> Path:
-    """The repository's ``conf/`` in a checkout, else the copy packaged in the wheel."""
-    checkout = Path(__file__).resolve().parents[2] / "conf"
-    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "conf"
-
-
-CONFIG_DIR = _find_config_dir()
+from trainlab.engines import Metrics, load_engine
+from trainlab.errors import TrainlabError, exit_with
+from trainlab.run import evaluate_checkpoint
 
 
 def one_line_errors(job: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
@@ -48,36 +42,29 @@ def one_line_errors(job: Callable[[DictConfig], Any]) -> Callable[[DictConfig], 
         except TrainlabError as error:
             if HydraConfig.get().mode == RunMode.MULTIRUN:
                 raise
-            print(error, file=sys.stderr)
-            sys.exit(1)
+            exit_with(error)
 
     return run
 
 
-def fit(cfg: DictConfig) -> dict[str, float]:
-    """Check ``cfg`` and train with its engine; returns the final metrics (for sweeps)."""
+@one_line_errors
+def train_job(cfg: DictConfig) -> Metrics:
+    """Hydra task: check ``cfg`` and train with its engine; the final metrics (for sweeps)."""
     check_config(cfg)
-    return instantiate(cfg.engine).fit(cfg)
-
-
-train_job = one_line_errors(fit)
+    return load_engine(cfg).fit(cfg)
 
 
 @one_line_errors
-def eval_job(cfg: DictConfig) -> dict[str, float]:
+def eval_job(cfg: DictConfig) -> Metrics:
     """Hydra task: recompute a run's test metrics from one of its checkpoints."""
-    from trainlab.run import load_run_config
-
-    run_cfg = load_run_config(cfg)
-    return instantiate(run_cfg.engine).evaluate(run_cfg, cfg.ckpt_path)
+    return evaluate_checkpoint(cfg)
 
 
 def _exit_now(code: object) -> None:
     """Exit without the interpreter's teardown, once every output is flushed.
 
-    Freeing the module graph of torch and Lightning at exit takes about a second on
-    these machines (``python -c "import lightning.pytorch"`` spends 0.9 s of 4.5 s
-    there), after the run's files are all written: time a user waits for nothing.
+    Freeing the module graph of torch and Lightning at exit takes about a second, after
+    the run's files are all written: time a user waits for nothing.
     """
     if isinstance(code, str):  # sys.exit("message"): Python would print it
         print(code, file=sys.stderr)
@@ -88,8 +75,8 @@ def _exit_now(code: object) -> None:
     os._exit(code if isinstance(code, int) else 0)
 
 
-def _run(config_name: str, task: Any) -> None:
-    preflight(CONFIG_DIR, config_name, sys.argv[1:])
+def _run(config_name: str, task: Callable[[DictConfig], Any]) -> None:
+    preflight(config_name, sys.argv[1:])
     try:
         hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")(task)()
     except SystemExit as done:
@@ -97,7 +84,26 @@ def _run(config_name: str, task: Any) -> None:
     _exit_now(0)
 
 
+def _resume(argv: list[str]) -> None:
+    """``train.py resume=<run dir> [safe overrides]``: the run's own config, not a new one."""
+    from trainlab.api import resume
+
+    run_dir = next(arg for arg in argv if arg.startswith("resume="))
+    others = [arg for arg in argv if arg != run_dir]
+    try:
+        resume(run_dir.partition("=")[2], *others)
+    except TrainlabError as error:
+        exit_with(error)
+
+
 def train() -> None:
+    argv = sys.argv[1:]
+    if any(arg.startswith("resume=") for arg in argv) and not {"-m", "--multirun"} & set(argv):
+        try:
+            _resume(argv)
+        except SystemExit as done:
+            _exit_now(done.code)
+        _exit_now(0)
     _run("train", train_job)
 
 

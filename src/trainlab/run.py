@@ -1,22 +1,26 @@
 """The run directory: where a run's config, metrics and checkpoints live.
 
 ``outputs/<date>/<time>/`` holds ``.hydra/`` (the composed config), the TensorBoard
-events, ``checkpoints/`` and ``metrics.json``. ``eval.py`` finds a run's config from a
-checkpoint's path, so it needs no overrides.
+events, ``checkpoints/``, ``metrics.json`` and ``history.csv``. ``eval.py`` finds a
+run's config from a checkpoint's path, so it needs no overrides.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from trainlab.errors import CheckpointError
+from trainlab.errors import CheckpointError, WriteError
 
 METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+CHECKPOINTS_DIR = "checkpoints"
 
 
 def run_dir_of_checkpoint(ckpt_path: Path) -> Path:
@@ -33,24 +37,68 @@ def load_run_config(eval_cfg: DictConfig) -> DictConfig:
     if not config_file.is_file():
         raise CheckpointError(
             f"{ckpt_path} is not inside a trainlab run: {config_file} not found "
-            "(checkpoints live in <run>/checkpoints/)"
+            f"(checkpoints live in <run>/{CHECKPOINTS_DIR}/)"
         )
     run_cfg = OmegaConf.load(config_file)
-    assert isinstance(run_cfg, DictConfig)
+    if not isinstance(run_cfg, DictConfig):
+        raise CheckpointError(f"{config_file} is not a trainlab run config")
     run_cfg.paths = eval_cfg.paths
     if eval_cfg.get("data") is not None:  # eval-time overrides such as data.data_dir
         run_cfg.data = OmegaConf.merge(run_cfg.data, eval_cfg.data)
     return run_cfg
 
 
+def evaluate_checkpoint(eval_cfg: DictConfig) -> dict[str, float]:
+    """``eval.py``: the test metrics of ``eval_cfg.ckpt_path``, by the engine that wrote it."""
+    from trainlab.engines import load_engine
+
+    run_cfg = load_run_config(eval_cfg)
+    engine = load_engine(run_cfg)
+    ckpt_path = str(eval_cfg.ckpt_path)
+    if not ckpt_path.endswith(engine.checkpoint_suffix):
+        raise CheckpointError(
+            f"{ckpt_path} is not a checkpoint of engine={run_cfg.engine._target_.rsplit('.', 1)[-1]} "
+            f"(its checkpoints end in {engine.checkpoint_suffix})"
+        )
+    return engine.evaluate(run_cfg, ckpt_path)
+
+
+def resume_checkpoint(cfg: DictConfig, suffix: str) -> Path | None:
+    """``<run>/checkpoints/last<suffix>`` when ``cfg`` continues a run (``resume=<run>``)."""
+    if not cfg.get("resume"):
+        return None
+    path = Path(str(cfg.paths.output_dir)) / CHECKPOINTS_DIR / f"last{suffix}"
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist: {cfg.resume} has no checkpoint to continue from")
+    return path
+
+
 def to_floats(metrics: dict[str, Any]) -> dict[str, float]:
     return {name: float(value) for name, value in sorted(metrics.items())}
 
 
-def write_metrics(run_dir: str | Path, metrics: dict[str, float], name: str = METRICS_FILE) -> Path:
-    path = Path(run_dir) / name
-    path.write_text(json.dumps(metrics, indent=2, allow_nan=True) + "\n")
+def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` through ``write(temporary)`` and a rename: never half-written.
+
+    The temporary file sits beside ``path`` (same filesystem, so the rename is atomic)
+    and keeps its suffix (Keras saves only to ``.keras`` names). If writing fails (disk
+    full, read-only), the previous ``path`` is untouched and the error says so.
+    """
+    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        kept = "; the previous file is kept" if path.exists() else ""
+        raise WriteError(f"cannot write {path}: {error.strerror or error}{kept}") from None
     return path
+
+
+def write_metrics(run_dir: str | Path, metrics: dict[str, Any], name: str = METRICS_FILE) -> Path:
+    """``metrics.json``: the final metrics (and, for a stopped run, its ``status``)."""
+    text = json.dumps(metrics, indent=2, allow_nan=True) + "\n"
+    return write_atomically(Path(run_dir) / name, lambda path: path.write_text(text))
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
@@ -58,39 +106,3 @@ def format_metrics(metrics: dict[str, float]) -> str:
         return "nan" if math.isnan(value) else f"{value:.4f}"
 
     return "  ".join(f"{name}={show(value)}" for name, value in metrics.items())
-
-
-def hparams_of(cfg: DictConfig, choices: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The run's hyperparameters, flat, for TensorBoard's HPARAMS view."""
-    params: dict[str, Any] = {f"config/{k}": v for k, v in (choices or {}).items() if v is not None}
-    params["seed"] = cfg.get("seed")
-    for group in ("data", "model", "optimizer", "scheduler"):
-        node = cfg.get(group)
-        if not isinstance(node, DictConfig):
-            continue
-        for key, value in node.items():
-            if str(key).startswith("_") or key in ("data_dir", "mirrors"):
-                continue
-            resolved = (
-                OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-            )
-            params[f"{group}.{key}"] = (
-                resolved if isinstance(resolved, int | float | str | bool) else str(resolved)
-            )
-    params["trainer.max_epochs"] = cfg.trainer.get("max_epochs")
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def write_hparams(writer: Any, params: dict[str, Any], metrics: dict[str, float]) -> None:
-    """Write the HPARAMS summaries into ``writer``'s run (a ``SummaryWriter``).
-
-    The metric values are the scalars already logged under the same tags; unlike
-    ``SummaryWriter.add_hparams`` this writes no second run directory.
-    """
-    from torch.utils.tensorboard.summary import hparams
-
-    experiment, session_start, session_end = hparams(params, metrics)
-    file_writer = writer._get_file_writer()
-    for summary in (experiment, session_start, session_end):
-        file_writer.add_summary(summary)
-    writer.flush()

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
-Task = Literal["multiclass", "binary", "regression"]
+from trainlab.data.layouts import SPLITS, TaskKind
+from trainlab.errors import DataError
+
+__all__ = ["Batch", "BatchLoader", "DataSpec", "Splits", "TaskKind", "TensorDataModule"]
+
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -28,8 +33,8 @@ class DataSpec:
 
     input_shape: tuple[int, ...]
     num_outputs: int
-    task: Task
-    image_shape: tuple[int, int] | None = None  # how to draw a sample, for figures
+    task: TaskKind
+    image_shape: tuple[int, ...] | None = None  # how to draw a sample, for figures
 
 
 @dataclass
@@ -41,7 +46,10 @@ class Splits:
     test: Batch
 
     def to(self, device: torch.device) -> Splits:
-        move = lambda pair: tuple(t.to(device, non_blocking=True) for t in pair)  # noqa: E731
+        def move(pair: Batch) -> Batch:
+            x, y = pair
+            return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
         return Splits(move(self.train), move(self.val), move(self.test))
 
 
@@ -80,8 +88,11 @@ class BatchLoader:
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
+        progress: Callable[[], int] | None = None,
     ) -> None:
         self.x, self.y = x, y
+        self.progress = progress
+        self._resume_at: tuple[int, int] | None = None  # (epoch, batch) after a restart
         self.batch_size, self.drop_last = batch_size, drop_last
         self.rank, self.world_size = rank, world_size
         self.sampler = EpochOrder(len(x), shuffle, seed)
@@ -114,9 +125,26 @@ class BatchLoader:
         rows = order[start:stop]
         return self.x[rows], self.y[rows]
 
+    def state_dict(self) -> dict[str, int]:
+        """Where the current epoch stands, for a mid-epoch checkpoint (Lightning saves it).
+
+        ``progress`` tells how many batches the training loop has processed: the loop
+        fetches one batch ahead, so the batches served here would overcount.
+        """
+        position = self.progress() if self.progress is not None else 0
+        return {"epoch": self.sampler.epoch, "position": position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue the saved epoch at its next batch (the same order: it is seeded per epoch)."""
+        self._resume_at = (int(state["epoch"]), int(state["position"]))
+
     def __iter__(self) -> Iterator[Batch]:
         order = self.epoch_order()
-        for index in range(len(self)):
+        start = 0
+        if self._resume_at is not None and self._resume_at[0] == self.sampler.epoch:
+            start = self._resume_at[1]
+        self._resume_at = None
+        for index in range(start, len(self)):
             yield self.batch(index, order)
         if self.sampler.shuffle:
             self.sampler.epoch += 1
@@ -126,8 +154,12 @@ class TensorDataModule(pl.LightningDataModule):
     """Loads every split once into memory and serves it through ``BatchLoader``.
 
     Subclasses implement ``load``; everything else (batching, DDP sharding, moving the
-    data onto the GPU once when training there) is shared.
+    data onto the GPU once when training there) is shared. ``split_options`` names the
+    option that sizes each split, for the error a split that comes out empty gives (the
+    pre-flight checks catch it earlier where the dataset's size is known).
     """
+
+    split_options: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -148,13 +180,29 @@ class TensorDataModule(pl.LightningDataModule):
     def load(self) -> tuple[Splits, DataSpec]:
         """Read (or download) the data, split it, fit any scaling on the train split."""
 
-    def preprocess(self, inputs: np.ndarray) -> torch.Tensor:
+    def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
         """Raw inputs -> model inputs, with the scaling fitted on the train split."""
         return torch.as_tensor(np.asarray(inputs, dtype=np.float32))
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits is None:
-            self.splits, self._spec = self.load()
+            splits, spec = self.load()
+            self._refuse_empty(splits)
+            self.splits, self._spec = splits, spec
+
+    def _refuse_empty(self, splits: Splits) -> None:
+        """An empty split trains nothing or validates nothing: one line naming its option."""
+        for name in SPLITS:
+            if len(getattr(splits, name)[0]) == 0:
+                option = self.split_options.get(name)
+                hint = f"; change {option}" if option else ""
+                raise DataError(f"the {name} split of {type(self).__name__} is empty{hint}")
+
+    def loaded_splits(self) -> Splits:
+        """The splits, loaded on first use."""
+        self.setup()
+        assert self.splits is not None
+        return self.splits
 
     @property
     def spec(self) -> DataSpec:
@@ -176,8 +224,20 @@ class TensorDataModule(pl.LightningDataModule):
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         return BatchLoader(
-            *pair, batch_size, shuffle=shuffle, seed=self.shuffle_seed, rank=rank, world_size=world
+            *pair,
+            batch_size,
+            shuffle=shuffle,
+            seed=self.shuffle_seed,
+            rank=rank,
+            world_size=world,
+            progress=self._training_progress if shuffle and trainer else None,
         )
+
+    def _training_progress(self) -> int:
+        """Batches the training loop has processed in this epoch (its own public counter)."""
+        assert self.trainer is not None
+        progress: Any = self.trainer.fit_loop.epoch_loop.batch_progress.current
+        return int(progress.processed)
 
     def train_dataloader(self) -> BatchLoader:
         return self._loader(self._device_splits().train, self.batch_size, shuffle=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from trainlab.data import files
 from trainlab.data.base import DataSpec, Splits, TensorDataModule
+from trainlab.data.layouts import FRACTION_OPTIONS, SPLITS
 from trainlab.data.scaling import Scaler, apply_scaler, fit_scaler
 from trainlab.data.splitting import three_way_split
 from trainlab.errors import DataError
@@ -53,6 +56,8 @@ def features_from_statlib(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class HousingDataModule(TensorDataModule):
     """Seeded train/val/test split; ``scaler`` is fitted on the training split only."""
 
+    split_options: ClassVar[dict[str, str]] = dict(zip(SPLITS, FRACTION_OPTIONS, strict=True))
+
     def __init__(
         self,
         data_dir: str = "data",
@@ -62,9 +67,9 @@ class HousingDataModule(TensorDataModule):
         split_seed: int = 42,
         download: bool = True,
         verify: bool = True,
-        **loader: object,
+        **loader: Any,
     ) -> None:
-        super().__init__(**loader)  # type: ignore[arg-type]
+        super().__init__(**loader)
         self.directory = Path(data_dir) / "california_housing"
         self.scaler_kind, self.val_fraction, self.test_fraction = scaler, val_fraction, test_fraction
         self.split_seed, self.download, self.verify = split_seed, download, verify
@@ -112,7 +117,7 @@ class HousingDataModule(TensorDataModule):
         if files.find_file(self.directory, (STATLIB_FILE, STATLIB_FILE + ".gz")) is None:
             self._fetch_with_sklearn()
 
-    def preprocess(self, inputs: np.ndarray) -> torch.Tensor:
+    def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
         x = np.asarray(inputs, dtype=np.float64).reshape(-1, len(FEATURES))
         return torch.from_numpy(apply_scaler(self._scaler, x))
 
@@ -124,5 +129,5 @@ class HousingDataModule(TensorDataModule):
         )
         self._scaler = fit_scaler(self.scaler_kind, x[train])
         target = torch.from_numpy(y.astype(np.float32)).unsqueeze(1)
-        splits = Splits(*((self.preprocess(x[idx]), target[idx]) for idx in (train, val, test)))  # type: ignore[arg-type]
+        splits = Splits(*((self.preprocess(x[idx]), target[idx]) for idx in (train, val, test)))
         return splits, DataSpec((len(FEATURES),), 1, "regression")

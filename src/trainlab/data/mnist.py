@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -49,6 +49,12 @@ class MNISTDataModule(TensorDataModule):
     ``one_hot`` gives it two sigmoid outputs as the lesson's Keras model has.
     """
 
+    split_options: ClassVar[dict[str, str]] = {
+        "train": "data.val_size or data.classes",
+        "val": "data.val_size or data.classes",
+        "test": "data.classes",
+    }
+
     def __init__(
         self,
         data_dir: str = "data",
@@ -61,9 +67,9 @@ class MNISTDataModule(TensorDataModule):
         download: bool = True,
         verify: bool = True,
         mirrors: Sequence[str] = MIRRORS,
-        **loader: object,
+        **loader: Any,
     ) -> None:
-        super().__init__(**loader)  # type: ignore[arg-type]
+        super().__init__(**loader)
         self.directory = Path(data_dir) / "mnist"
         self.val_size, self.normalize = val_size, normalize
         self.classes = list(classes) if classes else None
@@ -132,7 +138,9 @@ class MNISTDataModule(TensorDataModule):
         train_x, train_y = self._read("train-images-idx3-ubyte"), self._read("train-labels-idx1-ubyte")
         test_x, test_y = self._read("t10k-images-idx3-ubyte"), self._read("t10k-labels-idx1-ubyte")
         if self.val_size >= len(train_y):
-            raise DataError(f"val_size={self.val_size} leaves no training data ({len(train_y)} images)")
+            raise DataError(
+                f"data.val_size={self.val_size} leaves no training data ({len(train_y):,} images)"
+            )
         cut = len(train_y) - self.val_size  # validation = the last val_size images of train
         splits = Splits(
             self._keep_classes(train_x[:cut], train_y[:cut]),

@@ -23,4 +23,5 @@ def fit_scaler(kind: Scaler, train: np.ndarray) -> TransformerMixin:
 
 def apply_scaler(scaler: TransformerMixin, x: np.ndarray) -> np.ndarray:
     shape = x.shape
-    return scaler.transform(x.reshape(len(x), -1)).reshape(shape).astype(np.float32)
+    scaled: np.ndarray = scaler.transform(x.reshape(len(x), -1))
+    return scaled.reshape(shape).astype(np.float32)

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from trainlab.data.base import DataSpec, Splits, TensorDataModule
+from trainlab.data.layouts import SPLITS
 from trainlab.data.scaling import Scaler, apply_scaler, fit_scaler
 
 
 class PointsDataModule(TensorDataModule):
     """A handful of (x, y) points, x scaled by ``scaler`` fitted on them."""
 
-    def __init__(self, scaler: Scaler = "none", **loader: object) -> None:
-        super().__init__(**loader)  # type: ignore[arg-type]
+    def __init__(self, scaler: Scaler = "none", **loader: Any) -> None:
+        super().__init__(**loader)
         self.scaler_kind = scaler
         self._scaler = None
 
@@ -28,7 +31,7 @@ class PointsDataModule(TensorDataModule):
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """Raw inputs (N, features) and targets (N,)."""
 
-    def preprocess(self, inputs: np.ndarray) -> torch.Tensor:
+    def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
         x = np.asarray(inputs, dtype=np.float32)
         return torch.from_numpy(apply_scaler(self._scaler, x.reshape(len(x), -1)))
 
@@ -42,8 +45,10 @@ class PointsDataModule(TensorDataModule):
 class MultiplyDataModule(PointsDataModule):
     """``y = factor * x`` at the given ``inputs`` (the lesson: 3x at x = -3..3)."""
 
-    def __init__(self, inputs: Sequence[float], factor: float, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    split_options: ClassVar[dict[str, str]] = dict.fromkeys(SPLITS, "data.inputs")
+
+    def __init__(self, inputs: Sequence[float], factor: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.inputs, self.factor = list(inputs), factor
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
@@ -54,8 +59,10 @@ class MultiplyDataModule(PointsDataModule):
 class AdditionDataModule(PointsDataModule):
     """``num_pairs`` seeded random integer pairs in [low, high] and their sums."""
 
-    def __init__(self, num_pairs: int, low: int, high: int, seed: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    split_options: ClassVar[dict[str, str]] = dict.fromkeys(SPLITS, "data.num_pairs")
+
+    def __init__(self, num_pairs: int, low: int, high: int, seed: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.num_pairs, self.low, self.high, self.seed = num_pairs, low, high, seed
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trainlab.tensorboard import add_png
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -55,30 +57,23 @@ def render(figure: Figure) -> np.ndarray:
     """The figure's pixels, (H, W, 3) uint8."""
     import matplotlib
 
-    with matplotlib.rc_context(RENDER_STYLE):
-        figure.canvas.draw()
-    return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    canvas: Any = figure.canvas  # Agg's: it has buffer_rgba
+    style: Any = RENDER_STYLE
+    with matplotlib.rc_context(style):
+        canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def publish(
-    figure: Figure, name: str, directory: Path, writer: Any | None = None, step: int = 0
+    figure: Figure, name: str, directory: Path, summaries: Any | None = None, step: int = 0
 ) -> Path:
-    """Write ``<directory>/<name>.png`` and, given a ``SummaryWriter``, the image ``figures/<name>``."""
+    """Write ``<directory>/<name>.png`` and, given a ``FileWriter``, the image ``figures/<name>``."""
     from PIL import Image
 
     pixels = render(figure)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.png"
     Image.fromarray(pixels).save(path, compress_level=3)
-    if writer is not None:
-        _add_png(writer, f"figures/{name}", path.read_bytes(), pixels.shape, step)
+    if summaries is not None:
+        add_png(summaries, f"figures/{name}", path.read_bytes(), pixels.shape, step)
     return path
-
-
-def _add_png(writer: Any, tag: str, png: bytes, shape: tuple[int, ...], step: int) -> None:
-    """``SummaryWriter.add_image`` with the PNG already encoded (it would encode it again)."""
-    from tensorboard.compat.proto.summary_pb2 import Summary
-
-    height, width, channels = shape
-    image = Summary.Image(height=height, width=width, colorspace=channels, encoded_image_string=png)
-    writer._get_file_writer().add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), step)

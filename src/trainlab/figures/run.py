@@ -71,13 +71,13 @@ def draw_run_figures(
     spec: DataSpec,
     epochs: Sequence[dict[str, float]],
     test: TestOutputs | None,
-    writer: Any | None = None,
+    summaries: Any | None = None,
     step: int = 0,
 ) -> list[Path]:
     """Learning curves, plus the task's test-split figures when ``test`` is given.
 
     Each goes to ``<directory>/<name>.png`` and, given a ``SummaryWriter``, to
-    TensorBoard's IMAGES tab as ``figures/<name>``.
+    TensorBoard's IMAGES tab as ``figures/<name>`` (``summaries``: a ``FileWriter``).
     """
     task = make_task(spec)
     figures: dict[str, Any] = {"learning_curves": learning_curves(epochs, ["loss", *task.metrics()])}
@@ -87,7 +87,7 @@ def draw_run_figures(
             figures.update(_regression_figures(test))
         else:
             figures.update(_classification_figures(task, spec, test))
-    paths = [publish(figure, name, directory, writer, step) for name, figure in figures.items()]
-    if writer is not None:
-        writer.flush()
+    paths = [publish(figure, name, directory, summaries, step) for name, figure in figures.items()]
+    if summaries is not None:
+        summaries.flush()
     return paths

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from omegaconf import DictConfig
 
 from trainlab.figures.canvas import new_figure, publish, set_title
+from trainlab.lessons.linear_neuron import Array, Problem
 
-if TYPE_CHECKING:
-    from trainlab.lessons.gradient_descent import Problem
-
-STYLES = {  # drawn on top of each other: the coinciding paths must all stay visible
+# Drawn on top of each other: the coinciding paths must all stay visible.
+STYLES: dict[str, dict[str, Any]] = {
     "numpy": {
         "color": "black",
         "linestyle": "-",
@@ -38,7 +37,7 @@ STYLES = {  # drawn on top of each other: the coinciding paths must all stay vis
 }
 
 
-def _grid(problem: Problem, cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _grid(problem: Problem, cfg: DictConfig) -> tuple[Array, Array, Array, Array]:
     """The (w1, w0) grid, widened to hold the start and the minimum; the loss on it; the minimum."""
     minimum = np.polyfit(problem.x, problem.y, 1)  # [w1, w0] of the least-squares line
     start = np.asarray(cfg.start, dtype=np.float64)
@@ -51,11 +50,11 @@ def _grid(problem: Problem, cfg: DictConfig) -> tuple[np.ndarray, np.ndarray, np
     return w1, w0, problem.loss(w1, w0), minimum
 
 
-def _levels(loss: np.ndarray) -> np.ndarray:
+def _levels(loss: Array) -> Array:
     return np.geomspace(max(float(loss.min()), 1e-3), float(loss.max()), 15)
 
 
-def _contour(ax, w1, w0, loss, minimum, start) -> None:
+def _contour(ax: Any, w1: Array, w0: Array, loss: Array, minimum: Array, start: Array) -> None:
     ax.contour(w1, w0, loss, levels=_levels(loss), cmap="viridis", linewidths=0.8)
     ax.plot(*start, marker="*", color="red", markersize=13, linestyle="none", label="start", zorder=5)
     ax.plot(
@@ -68,8 +67,8 @@ def _contour(ax, w1, w0, loss, minimum, start) -> None:
 
 def draw(
     problem: Problem,
-    paths: dict[str, np.ndarray],
-    losses: dict[str, np.ndarray],
+    paths: dict[str, Array],
+    losses: dict[str, Array],
     cfg: DictConfig,
     output_dir: Path,
 ) -> list[Path]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,30 +22,14 @@ import numpy as np
 from omegaconf import DictConfig
 
 from trainlab.errors import ConfigError, TrainlabError
+from trainlab.lessons.descent_figures import draw
+from trainlab.lessons.linear_neuron import Array, Problem
 
 log = logging.getLogger("trainlab")
 ENGINES = ("numpy", "torch", "keras")
 
 
-@dataclass
-class Problem:
-    x: np.ndarray  # (N,)
-    y: np.ndarray  # (N,)
-
-    def loss(self, w1: np.ndarray | float, w0: np.ndarray | float) -> np.ndarray:
-        """The MSE at (w1, w0); broadcasts over grids of weights."""
-        w1, w0 = np.asarray(w1, dtype=np.float64), np.asarray(w0, dtype=np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            errors = w1[..., None] * self.x + w0[..., None] - self.y
-            return np.mean(errors**2, axis=-1)
-
-    def gradient(self, w1: float, w0: float) -> np.ndarray:
-        """The lesson's analytic gradient (dL/dw1, dL/dw0)."""
-        errors = w1 * self.x + w0 - self.y
-        return np.array([2 * np.mean(errors * self.x), 2 * np.mean(errors)])
-
-
-def by_hand(problem: Problem, start: np.ndarray, lr: float, steps: int) -> np.ndarray:
+def by_hand(problem: Problem, start: Array, lr: float, steps: int) -> Array:
     """Weights (w1, w0) before each step and after the last: (steps + 1, 2)."""
     path = np.empty((steps + 1, 2))
     path[0] = start
@@ -56,7 +39,7 @@ def by_hand(problem: Problem, start: np.ndarray, lr: float, steps: int) -> np.nd
     return path
 
 
-def with_torch(problem: Problem, start: np.ndarray, lr: float, steps: int) -> np.ndarray:
+def with_torch(problem: Problem, start: Array, lr: float, steps: int) -> Array:
     import torch
 
     neuron = torch.nn.Linear(1, 1)
@@ -69,49 +52,48 @@ def with_torch(problem: Problem, start: np.ndarray, lr: float, steps: int) -> np
     path = [start.copy()]
     for _ in range(steps):
         optimizer.zero_grad()
-        torch.nn.functional.mse_loss(neuron(x), y).backward()
+        torch.autograd.backward(torch.nn.functional.mse_loss(neuron(x), y))
         optimizer.step()
         path.append(np.array([neuron.weight.item(), neuron.bias.item()]))
     return np.array(path)
 
 
-def with_keras(problem: Problem, start: np.ndarray, lr: float, steps: int) -> np.ndarray:
+def with_keras(problem: Problem, start: Array, lr: float, steps: int) -> Array:
     """Keras' own ``fit``: one full batch per epoch, the weights recorded after each step."""
-    from trainlab.engines.keras.backend import keras
+    from trainlab.keras_backend import keras
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, name="neuron")])
     model.set_weights([np.array([[start[0]]]), np.array([start[1]])])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
     path = [start.copy()]
 
-    class Record(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            kernel, bias = self.model.get_weights()
-            path.append(np.array([kernel[0, 0], bias[0]], dtype=np.float64))
+    def record(batch: int, logs: dict[str, Any] | None = None) -> None:
+        kernel, bias = model.get_weights()
+        path.append(np.array([kernel[0, 0], bias[0]], dtype=np.float64))
 
     x, y = problem.x.reshape(-1, 1).astype("float32"), problem.y.reshape(-1, 1).astype("float32")
-    model.fit(x, y, batch_size=len(x), epochs=steps, shuffle=False, verbose=0, callbacks=[Record()])
+    callback = keras.callbacks.LambdaCallback(on_train_batch_end=record)
+    model.fit(x, y, batch_size=len(x), epochs=steps, shuffle=False, verbose=0, callbacks=[callback])
     return np.array(path)
 
 
-def autograd_gradient(problem: Problem, start: np.ndarray) -> np.ndarray:
+def autograd_gradient(problem: Problem, start: Array) -> Array:
     """The gradient at ``start`` from torch's autograd, to check the derivation."""
     import torch
 
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     x, y = torch.tensor(problem.x), torch.tensor(problem.y)
-    torch.mean((w[0] * x + w[1] - y) ** 2).backward()
-    assert w.grad is not None
-    return w.grad.numpy()
+    (gradient,) = torch.autograd.grad(torch.mean((w[0] * x + w[1] - y) ** 2), w)
+    return np.asarray(gradient.numpy(), dtype=np.float64)
 
 
-def finite_steps(path: np.ndarray) -> int:
+def finite_steps(path: Array) -> int:
     """How many leading rows of ``path`` are finite."""
     finite = np.isfinite(path).all(axis=1)
     return len(path) if finite.all() else int(np.argmin(finite))
 
 
-def largest_disagreement(paths: dict[str, np.ndarray]) -> tuple[float, int]:
+def largest_disagreement(paths: dict[str, Array]) -> tuple[float, int]:
     """The largest difference between any path and the hand-written one, relative to the
     weights' size (``|w_a - w_b| / max(1, |w_a|)``, vector norms), over the steps where
     every path is finite; and how many steps that is.
@@ -176,8 +158,6 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     )
 
     output_dir = Path(str(cfg.output_dir))
-    from trainlab.lessons.descent_figures import draw
-
     figures = draw(problem, paths, losses, cfg, output_dir)
     summary = {
         "lr": lr,

@@ -1,10 +1,13 @@
-"""Activation names shared by both engines (no torch or Keras import here).
+"""The activation table both engines build from (no torch or Keras import here).
 
-Each name maps to the torch.nn class and the Keras activation that compute it, so a
-config names an activation once and both engines build the same function.
+Each name maps to the ``torch.nn`` class and the Keras activation that compute it, so a
+config names an activation once and both engines build the same function. The two
+lookups are the only places an activation name is checked.
 """
 
 from __future__ import annotations
+
+from trainlab.errors import ConfigError
 
 # name -> (torch.nn class name, Keras activation name or None when Keras has none)
 ACTIVATIONS: dict[str, tuple[str, str | None]] = {
@@ -21,3 +24,25 @@ ACTIVATIONS: dict[str, tuple[str, str | None]] = {
     "hardtanh": ("Hardtanh", None),
     "linear": ("Identity", "linear"),
 }
+
+
+def torch_activation(name: object) -> str:
+    """The ``torch.nn`` class name for ``model.activation=name``."""
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ConfigError(
+            f"model.activation={name!r} is invalid: expected one of {', '.join(ACTIVATIONS)}"
+        )
+    return ACTIVATIONS[name][0]
+
+
+def keras_activation(name: object) -> str:
+    """The Keras activation for ``model.activation=name`` (``engine=keras``)."""
+    torch_activation(name)
+    keras_name = ACTIVATIONS[str(name)][1]
+    if keras_name is None:
+        usable = [n for n, (_, k) in ACTIVATIONS.items() if k]
+        raise ConfigError(
+            f"model.activation={name!r} has no Keras counterpart (engine=keras); "
+            f"use one of {', '.join(usable)}"
+        )
+    return keras_name

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from trainlab.errors import ConfigError
-from trainlab.models.activations import ACTIVATIONS
+from trainlab.models.activations import keras_activation, torch_activation
 
 if TYPE_CHECKING:
     import keras
@@ -32,10 +31,7 @@ class MLP:
 
     def __post_init__(self) -> None:
         self.hidden = list(self.hidden)
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"model.activation={self.activation!r} is unknown; available: {', '.join(ACTIVATIONS)}"
-            )
+        torch_activation(self.activation)
 
     def layer_names(self) -> list[str]:
         """Names of the weight layers, shared by both engines so weights map one to one."""
@@ -50,7 +46,7 @@ class MLP:
         width = 1
         for size in spec.input_shape:
             width *= size
-        activation = getattr(nn, ACTIVATIONS[self.activation][0])
+        activation = getattr(nn, torch_activation(self.activation))
         names = self.layer_names()
         for i, units in enumerate(self.hidden):
             layers[names[i]] = nn.Linear(width, units)
@@ -67,17 +63,15 @@ class MLP:
         Layer names equal the torch module's, so weights map one to one and a saved
         ``.keras`` file reloads with its names.
         """
-        from trainlab.engines.keras.backend import keras
+        from trainlab.keras_backend import keras
 
-        keras_activation = ACTIVATIONS[self.activation][1]
-        if keras_activation is None:
-            raise ConfigError(f"model.activation={self.activation!r} has no Keras counterpart")
+        activation = keras_activation(self.activation)
         layers: list[keras.Layer] = [keras.Input(shape=spec.input_shape, name="input")]
         if len(spec.input_shape) > 1:
             layers.append(keras.layers.Flatten(name="flatten"))
         names = self.layer_names()
         for i, units in enumerate(self.hidden):
-            layers.append(keras.layers.Dense(units, activation=keras_activation, name=names[i]))
+            layers.append(keras.layers.Dense(units, activation=activation, name=names[i]))
             if self.dropout > 0:
                 layers.append(keras.layers.Dropout(self.dropout, name=f"dropout_{i + 1}"))
         layers.append(keras.layers.Dense(spec.num_outputs, name="output"))

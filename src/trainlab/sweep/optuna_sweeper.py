@@ -1,43 +1,82 @@
 """The Hydra sweeper: asks Optuna for trials, launches them as Hydra jobs, tells the results.
 
-One worker's loop: while the study in the storage has fewer than ``n_trials`` trials,
-claim the next trial(s) (see ``study.py``), launch them with the configured Hydra
-launcher, and tell Optuna each result: COMPLETE with ``optimized_metric``, PRUNED when
-the job raised ``optuna.TrialPruned`` (from ``pruning.py``), FAIL with the error
-otherwise. Everything that can be checked is checked before the first trial.
+One worker's loop: while the study in the storage has fewer than ``n_trials`` finished
+or running trials, claim the next trial(s) (``study.py``; a dead worker's trial first,
+``recovery.py``), launch them with the configured Hydra launcher, and tell Optuna each
+outcome (``outcome.py``). A run stopped by SIGINT/SIGTERM stops the sweep: its trial is
+queued to run again, the report is written, and the exit code is the signal's.
+Everything that can be checked is checked before the first trial.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from trainlab.errors import TrainlabError
-from trainlab.sweep.heartbeat import Heartbeat
-from trainlab.sweep.objective import check_objective, logged_validation_metrics, objective_value
-from trainlab.sweep.pruners import make_pruner
+from trainlab.errors import PREFIX, ConfigError, RunInterrupted, TrainlabError, exit_with
+from trainlab.sweep.outcome import tell
+from trainlab.sweep.pruning import make_pruner
+from trainlab.sweep.recovery import Heartbeat, run_again, trials_to_start
 from trainlab.sweep.space import Param, override_value, search_space
 from trainlab.sweep.study import (
     claim,
     display_url,
     open_storage,
     open_study,
-    record_failure,
-    release,
-    remaining,
     storage_url,
     summary,
 )
 
 log = logging.getLogger(__name__)
+
+DIRECTIONS = ("minimize", "maximize")
+
+
+def logged_validation_metrics(cfg: DictConfig) -> list[str]:
+    """The ``val/...`` names training logs every epoch and returns, from the data's task.
+
+    Loading the data is the only way to know the task (it is read off the data); the
+    first trial would load it anyway, and a missing dataset fails here, before it.
+    """
+    from trainlab.engines.runtime import build_datamodule
+    from trainlab.tasks import make_task
+
+    task = make_task(build_datamodule(cfg).spec)
+    return ["val/loss", *(f"val/{name}" for name in task.metrics())]
+
+
+def check_objective(metric: Any, direction: Any, logged: list[str]) -> None:
+    """One clear line for a metric ``train`` never logs, or an unknown direction."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"hydra.sweeper.direction={direction!r}: expected minimize or maximize")
+    if not metric:
+        raise ConfigError(
+            f"optimized_metric is not set: add +optimized_metric=<one of {', '.join(logged)}>"
+        )
+    if metric not in logged:
+        hint = " (sweeps select on validation metrics, never on test ones)" if "test/" in metric else ""
+        raise ConfigError(
+            f"optimized_metric={metric} is never logged by this task; it logs {', '.join(logged)}{hint}"
+        )
+
+
+def check_not_all_failed(study: Any, states: list[Any]) -> None:
+    """A sweep whose every trial failed is an error, with the trials' reasons."""
+    from optuna.trial import TrialState
+
+    if not states or any(state != TrialState.FAIL for state in states):
+        return
+    errors = {t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL}
+    reasons = "; ".join(sorted(filter(None, errors)))
+    raise TrainlabError(f"all {len(states)} trials of this sweep failed: {reasons}")
 
 
 class OptunaSweeper(Sweeper):
@@ -79,12 +118,19 @@ class OptunaSweeper(Sweeper):
         try:
             study, space, base, url, metric = self._prepare(arguments)
         except TrainlabError as error:  # bad input: one line, before any trial runs
-            print(error, file=sys.stderr)
-            sys.exit(2)
+            exit_with(error, 2)
         assert self.config is not None
-        sweep_dir = Path(self.config.hydra.sweep.dir)
-        states = self._run_trials(study, space, base, url, metric)
-        self._report(study, sweep_dir, metric, states)
+        try:
+            states, stopped = self._run_trials(study, space, base, url, metric)
+        except KeyboardInterrupt:  # Ctrl-C between trials: none is left claimed
+            states, stopped = [], RunInterrupted("SIGINT stopped the sweep", signal.SIGINT)
+        self._report(study, Path(self.config.hydra.sweep.dir), metric)
+        if stopped is not None:  # the report is written; exit with the signal's code
+            exit_with(stopped)
+        try:
+            check_not_all_failed(study, states)
+        except TrainlabError as error:  # the report is written; the exit code says it all failed
+            exit_with(error, 1)
         return states
 
     def _prepare(self, arguments: list[str]) -> tuple[Any, list[Param], list[str], str, str]:
@@ -93,7 +139,7 @@ class OptunaSweeper(Sweeper):
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         parsed = parser.parse_overrides(arguments)
         plain = [o for o in parsed if not o.is_sweep_override()]
-        base = [o.input_line for o in plain]
+        base = [str(o.input_line) for o in plain]
         fixed = frozenset(o.get_key_element() for o in plain)
         sweeps = [o for o in parsed if o.is_sweep_override()]
         space = search_space(self.params, sweeps, self.config, fixed)
@@ -126,36 +172,46 @@ class OptunaSweeper(Sweeper):
 
     def _run_trials(
         self, study: Any, space: list[Param], base: list[str], url: str, metric: str
-    ) -> list[Any]:
-        import optuna
-
+    ) -> tuple[list[Any], RunInterrupted | None]:
+        """Run trials until ``n_trials`` are finished or running; the interruption, if any."""
         distributions = {p.key: p.distribution for p in space}
         states: list[Any] = []
-        while True:
-            optuna.storages.fail_stale_trials(study)  # a dead worker's trials run again
-            need = remaining(study, self.n_trials)
-            if need <= 0:
-                break
-            trials = [claim(study, self.n_trials, distributions) for _ in range(min(self.n_jobs, need))]
-            trials = [t for t in trials if t is not None]
-            if not trials:
-                break
+        while (need := trials_to_start(study, self.n_trials, self.heartbeat_interval)) > 0:
+            claimed = [claim(study, self.n_trials, distributions) for _ in range(min(self.n_jobs, need))]
+            trials = [t for t in claimed if t is not None]
+            if not trials:  # other workers took them: count again
+                continue
+            outcomes = self._run_batch(study, trials, space, base, url, metric)
+            states += [o for o in outcomes if not isinstance(o, RunInterrupted)]
+            stopped = [o for o in outcomes if isinstance(o, RunInterrupted)]
+            if stopped:
+                numbers = ", ".join(str(t.number) for t in trials)
+                message = (
+                    f"{str(stopped[0]).removeprefix(PREFIX)}; trial(s) {numbers} run again on a rerun"
+                )
+                return states, RunInterrupted(message, stopped[0].signal_number)
+        return states, None
+
+    def _run_batch(
+        self, study: Any, trials: list[Any], space: list[Param], base: list[str], url: str, metric: str
+    ) -> list[Any]:
+        """Launch one batch of claimed trials, beating their heartbeat; each one's outcome."""
+        storage = open_storage(url, self.heartbeat_interval)
+        with Heartbeat(storage, study.study_name, trials, self.heartbeat_interval):
             batch = [self._job_overrides(trial, space, base, url) for trial in trials]
             for trial, overrides in zip(trials, batch, strict=True):
                 trial.set_user_attr("overrides", overrides[: len(base) + len(space)])
             try:
-                storage = open_storage(url, self.heartbeat_interval)
-                with Heartbeat(storage, study.study_name, trials, self.heartbeat_interval):
-                    returns = self.launcher.launch(batch, initial_job_idx=trials[0].number)
-            except (KeyboardInterrupt, SystemExit):  # Ctrl-C (Lightning turns it into exit(1))
+                returns: list[Any] = list(self.launcher.launch(batch, initial_job_idx=trials[0].number))
+            except KeyboardInterrupt:  # Ctrl-C outside a run's own signal handling
+                returns = [RunInterrupted("SIGINT stopped the sweep", signal.SIGINT)] * len(trials)
+            except SystemExit:  # e.g. Lightning's exit(1) after a KeyboardInterrupt
                 for trial in trials:
-                    release(study, trial, "interrupted")
+                    run_again(study, trial, "the sweep exited")
                 raise
             except Exception as error:  # a job that could not even be composed
                 returns = [error] * len(trials)
-            for trial, ret in zip(trials, returns, strict=True):
-                states.append(self._tell(study, trial, ret, metric))
-        return states
+        return [tell(study, trial, ret, metric) for trial, ret in zip(trials, returns, strict=True)]
 
     def _job_overrides(self, trial: Any, space: list[Param], base: list[str], url: str) -> list[str]:
         return [
@@ -167,45 +223,10 @@ class OptunaSweeper(Sweeper):
             f"hydra.sweep.subdir=trial_{trial.number}",
         ]
 
-    @staticmethod
-    def _tell(study: Any, trial: Any, ret: Any, metric: str) -> Any:
-        """Record one job's outcome; returns the trial's final state."""
-        import optuna
-        from optuna.trial import TrialState
-
-        try:
-            if isinstance(ret, BaseException):
-                raise ret
-            if ret.status == JobStatus.FAILED:  # ``ret.return_value`` would print a line first
-                raise ret._return_value
-            value = objective_value(ret.return_value, metric)
-        except optuna.TrialPruned as pruned:
-            log.info("trial %d pruned: %s", trial.number, pruned)
-            study.tell(trial, state=TrialState.PRUNED)
-            return TrialState.PRUNED
-        except Exception as error:
-            message = record_failure(study, trial, error)
-            log.warning("trial %d failed: %s", trial.number, message)
-            return TrialState.FAIL
-        study.tell(trial, value)
-        best = study.best_trial
-        log.info("trial %d: %s=%.4f (best %.4f)", trial.number, metric, value, best.value)
-        return TrialState.COMPLETE
-
-    def _report(self, study: Any, sweep_dir: Path, metric: str, states: list[Any]) -> None:
-        from optuna.trial import TrialState
-
+    def _report(self, study: Any, sweep_dir: Path, metric: str) -> None:
         from trainlab.sweep.report import write_report
 
         program = Path(sys.argv[0]).name
         write_report(
             study, sweep_dir, metric, f"python {program}" if program.endswith(".py") else program
         )
-        if states and all(state == TrialState.FAIL for state in states):
-            errors = {t.user_attrs.get("error") for t in study.trials if t.state == TrialState.FAIL}
-            reasons = "; ".join(sorted(filter(None, errors)))
-            print(
-                f"trainlab: error: all {len(states)} trials of this sweep failed: {reasons}",
-                file=sys.stderr,
-            )
-            sys.exit(1)

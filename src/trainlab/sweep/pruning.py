@@ -1,4 +1,9 @@
-"""Pruning from inside the training job, through the study's storage.
+"""Pruning: the pruner by name, and the epoch-end report from inside the training job.
+
+``hydra.sweeper.pruner=median`` names one of Optuna's pruners; ``hydra.sweeper.pruners``
+holds each one's arguments. Both the sweeper (which creates the study) and each
+training job (which asks ``should_prune`` after every epoch) build the pruner from the
+same sweeper config, so a job needs nothing but the config it was launched with.
 
 The sweeper adds ``+trial.storage=... +trial.study_name=... +trial.number=N`` to every
 job's overrides. The job finds its trial in the storage, reports the optimized metric
@@ -10,14 +15,43 @@ processes, a cluster) and with every engine that calls the epoch-end hooks.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from trainlab.errors import ConfigError
-from trainlab.sweep.pruners import make_pruner
 from trainlab.sweep.study import open_storage
+
+if TYPE_CHECKING:
+    import optuna
+
+PRUNERS = {
+    "none": "NopPruner",
+    "median": "MedianPruner",
+    "hyperband": "HyperbandPruner",
+    "successive_halving": "SuccessiveHalvingPruner",
+}
+
+
+def make_pruner(
+    name: str | None, settings: Mapping[str, Any] | None = None
+) -> optuna.pruners.BasePruner:
+    """``optuna.pruners.<Class>(**settings[name])`` for the pruner called ``name``."""
+    import optuna
+
+    name = str(name or "none").lower()
+    if name not in PRUNERS:
+        raise ConfigError(f"hydra.sweeper.pruner={name!r} is unknown; available: {', '.join(PRUNERS)}")
+    kwargs = (settings or {}).get(name) or {}
+    if OmegaConf.is_config(kwargs):
+        kwargs = OmegaConf.to_container(kwargs, resolve=True)
+    try:
+        pruner: optuna.pruners.BasePruner = getattr(optuna.pruners, PRUNERS[name])(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"hydra.sweeper.pruners.{name}: {error}") from None
+    return pruner
 
 
 def trial_reporter(cfg: DictConfig) -> Callable[[int, dict[str, float]], None]:

@@ -2,8 +2,8 @@
 
 ``best.yaml`` holds the overrides that reproduce the best trial as a single run,
 ``trials.csv`` one row per trial, and the PNG plots come from
-``optuna.visualization.matplotlib``. Trials closed as not counted (see ``study.py``)
-never ran and are left out.
+``optuna.visualization.matplotlib``. Trials that never reached an outcome (released as
+one too many, a killed worker's, an interrupted one) are left out; their re-runs are in.
 """
 
 from __future__ import annotations
@@ -117,33 +117,44 @@ def write_plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
 
 
 def print_table(study: optuna.Study, metric: str) -> None:
+    """The trials as a rich table; every text shown literally.
+
+    Errors, names and values come from users and libraries (gloo's errors hold ``[/...]``):
+    read as rich markup they could vanish, or stop the report with a ``MarkupError``.
+    """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     trials = _trials(study)
     best = best_trial(study)
     names = sorted({name for t in trials for name in t.params})
-    table = Table(title=f"study {study.study_name}: {metric} ({study.direction.name.lower()})")
+    table = Table(title=Text(f"study {study.study_name}: {metric} ({study.direction.name.lower()})"))
     for column in ["#", "state", metric, "epochs", "time (s)", *names, "error"]:
-        table.add_column(column, overflow="fold")
+        table.add_column(Text(column), overflow="fold")
     for t in trials:
         value = "" if t.value is None else f"{t.value:.4f}"
         params = [_short(t.params.get(name)) for name in names]
         duration = _duration(t)
-        table.add_row(
+        cells = [
             str(t.number),
             t.state.name,
             value,
             str(_last_epoch(t) or ""),
             "" if duration is None else f"{duration:.1f}",
             *params,
-            t.user_attrs.get("error", ""),
+            str(t.user_attrs.get("error", "")),
+        ]
+        table.add_row(
+            *map(Text, cells),
             style="bold green" if best is not None and t.number == best.number else None,
         )
     console = Console(width=max(120, Console().width))
     console.print(table)
     if best is not None:
-        console.print(f"best: trial {best.number}, {metric}={best.value:.4f}, params {best.params}")
+        console.print(
+            f"best: trial {best.number}, {metric}={best.value:.4f}, params {best.params}", markup=False
+        )
 
 
 def _short(value: Any) -> str:

@@ -1,25 +1,35 @@
-"""The study in its storage: opening it, and sharing ``n_trials`` among workers.
+"""The study in its storage: opening it, sharing ``n_trials`` among workers.
 
 Every worker (a rerun of the same command, or the same command on other machines)
 opens the same study in the same storage. The storage is the only shared state, so
-the trial budget is counted there: a worker asks for a trial only while fewer than
-``n_trials`` trials exist, and if another worker asked at the same moment the trial
-numbers (assigned by the storage) decide which trial is one too many. Such a trial is
-closed at once, marked as not counted, and never run.
+the trial budget is counted there. ``n_trials`` counts the trials that ran to an
+outcome (COMPLETE, PRUNED, or FAIL with the error that failed them); while the study
+runs, the RUNNING trials count as well, so workers never start more than ``n_trials``
+between them. A worker asks for a trial only while fewer than ``n_trials`` count, and
+if another worker asked at the same moment the trial numbers (assigned by the storage)
+decide which trial is one too many. Such a trial is closed at once, marked as not
+counted, and never run.
+
+A trial that never reached an outcome (its worker was killed, or it was interrupted)
+does not count: ``recovery.py`` queues it again, WAITING with the same parameters,
+and the next ``study.ask`` of any worker runs it before sampling anything new.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainlab.errors import TrainlabError
-from trainlab.sweep.heartbeat import quiet_heartbeat_warnings, retried_numbers, retry_callback_kwargs
+from trainlab.errors import PREFIX, TrainlabError
 
 if TYPE_CHECKING:
     import optuna
+
+log = logging.getLogger(__name__)
 
 STUDY_FILE = "study.db"
 # A trial closed without a result that should not use up the budget (the value says why).
@@ -43,6 +53,35 @@ def display_url(url: str) -> str:
         return url
 
 
+@functools.cache
+def quiet_heartbeat_warnings() -> None:
+    """Optuna flags its heartbeat API as experimental, once per call: once per sweep is enough."""
+    from optuna.exceptions import ExperimentalWarning
+
+    warnings.filterwarnings("ignore", r"(?i).*(heartbeat|fail_stale_trials)", ExperimentalWarning)
+    warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize")
+
+
+def retry_callback() -> Any:
+    """Optuna's callback that queues a failed trial again with its parameters.
+
+    Its system attribute ``failed_trial`` names the first trial of the series.
+    """
+    import optuna
+
+    quiet_heartbeat_warnings()
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    return (retry or optuna.storages.RetryFailedTrialCallback)()
+
+
+def retry_callback_kwargs() -> dict[str, Any]:
+    """The retry callback as ``RDBStorage``'s argument, under the name this Optuna version uses."""
+    import optuna
+
+    stale = hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback")
+    return {"heartbeat_stale_trial_callback" if stale else "failed_trial_callback": retry_callback()}
+
+
 # A worker creating the schema while another does the same sees these; a retry then succeeds.
 _CREATION_RACES = ("already exists", "database is locked", "UNIQUE constraint failed")
 
@@ -50,15 +89,15 @@ _CREATION_RACES = ("already exists", "database is locked", "UNIQUE constraint fa
 @functools.lru_cache(maxsize=8)
 def open_storage(
     url: str, heartbeat_interval: int | None = None, attempts: int = 5
-) -> optuna.storages.BaseStorage:
+) -> optuna.storages.RDBStorage:
     """One storage per URL and process: the sweeper and in-process trials share it.
 
     With ``heartbeat_interval`` (the sweeper's), trials whose worker stopped beating
-    are failed and enqueued again (see ``heartbeat.py``).
+    are failed and queued again (see ``recovery.py``).
     """
     import optuna
 
-    heartbeat: dict[str, object] = {}
+    heartbeat: dict[str, Any] = {}
     if heartbeat_interval:
         quiet_heartbeat_warnings()
         heartbeat = {"heartbeat_interval": heartbeat_interval, **retry_callback_kwargs()}
@@ -91,7 +130,7 @@ def open_study(
     study = optuna.create_study(
         study_name=name,
         storage=storage,
-        direction=direction,
+        direction=optuna.study.StudyDirection[direction.upper()],
         sampler=sampler,
         pruner=pruner,
         load_if_exists=True,
@@ -104,20 +143,36 @@ def open_study(
     return study
 
 
-def counted(trial: optuna.trial.FrozenTrial) -> bool:
-    return UNCOUNTED not in trial.user_attrs
+def finished(trial: optuna.trial.FrozenTrial) -> bool:
+    """Ran to an outcome: COMPLETE, PRUNED, or FAIL with its ``error`` (``record_failure``).
+
+    A FAIL without one never finished: its worker died (Optuna failed it), it was
+    interrupted, or it was released as one too many.
+    """
+    from optuna.trial import TrialState
+
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return (
+        trial.state == TrialState.FAIL
+        and "error" in trial.user_attrs
+        and UNCOUNTED not in trial.user_attrs
+    )
 
 
 def counted_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """The trials that use up ``n_trials``: not released, and not stale ones run again."""
-    trials = study.get_trials(deepcopy=False)
-    retried = retried_numbers(trials)
-    return [t for t in trials if counted(t) and t.number not in retried]
+    """The study's trials within ``n_trials``: finished, running, and waiting to run."""
+    from optuna.trial import TrialState
+
+    pending = (TrialState.RUNNING, TrialState.WAITING)
+    return [t for t in study.get_trials(deepcopy=False) if finished(t) or t.state in pending]
 
 
 def remaining(study: optuna.Study, n_trials: int) -> int:
-    """How many more trials the study needs: finished, running and waiting ones count."""
-    return n_trials - len(counted_trials(study))
+    """How many more trials to start: finished and running ones count, waiting ones are to run."""
+    from optuna.trial import TrialState
+
+    return n_trials - sum(t.state != TrialState.WAITING for t in counted_trials(study))
 
 
 def claim(
@@ -125,7 +180,11 @@ def claim(
     n_trials: int,
     distributions: dict[str, optuna.distributions.BaseDistribution],
 ) -> optuna.Trial | None:
-    """Ask for a trial, or ``None`` (closing it uncounted) when it is one over ``n_trials``."""
+    """Ask for a trial, or ``None`` (closing it uncounted) when it is one over ``n_trials``.
+
+    ``study.ask`` takes a waiting trial (one queued to run again) before it samples a
+    new one; the waiting trials numbered before this one count, as they run first.
+    """
     trial = study.ask(distributions)
     before = [t for t in counted_trials(study) if t.number < trial.number]
     if len(before) < n_trials:
@@ -134,22 +193,55 @@ def claim(
     return None
 
 
+def close(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    state: optuna.trial.TrialState,
+    value: float | None = None,
+    attrs: dict[str, Any] | None = None,
+) -> bool:
+    """Set the user attributes ``attrs`` and tell ``state``; False if the trial was closed already.
+
+    A worker fails a trial whose heartbeat stopped and runs it again (``recovery.py``);
+    should the first worker still be alive, its late result is dropped.
+    """
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    try:
+        for key, attr in (attrs or {}).items():
+            trial.set_user_attr(key, attr)
+        told = study.tell(trial, value, state=state, skip_if_finished=True)
+    except UpdateFinishedTrialError:
+        told = None
+    if told is not None and told.state == state:
+        return True
+    log.warning(
+        "trial %d was failed meanwhile (its heartbeat was late); its re-run counts instead", trial.number
+    )
+    return False
+
+
 def release(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
     """Close ``trial`` without a result and without using up the budget."""
     import optuna
 
-    trial.set_user_attr(UNCOUNTED, reason)
-    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    close(study, trial, optuna.trial.TrialState.FAIL, attrs={UNCOUNTED: reason})
 
 
 def record_failure(study: optuna.Study, trial: optuna.Trial, error: BaseException) -> str:
-    """Tell ``trial`` FAIL, keeping the error's first line as the user attribute ``error``."""
+    """Tell ``trial`` FAIL, keeping the error's first line as the user attribute ``error``.
+
+    A ``TrainlabError`` is kept without its "trainlab: error:" prefix: the message is
+    quoted inside the sweep's own report and errors.
+    """
     import optuna
 
     line = next(iter(str(error).strip().splitlines()), "")
-    message = line if isinstance(error, TrainlabError) else f"{type(error).__name__}: {line}"
-    trial.set_user_attr("error", message)
-    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    if isinstance(error, TrainlabError):
+        message = line.removeprefix(PREFIX)
+    else:
+        message = f"{type(error).__name__}: {line}"
+    close(study, trial, optuna.trial.TrialState.FAIL, attrs={"error": message})
     return message
 
 

@@ -1,30 +1,38 @@
-"""The Keras engine: ``engine=keras`` trains the same configs with Keras 3's ``model.fit``.
+"""``engine=keras``: the same configs trained with Keras 3's ``model.fit`` on its torch backend.
 
-Keras runs on its torch backend (set before Keras is imported) over the same
-DataModules, batch order and metric names as the Lightning engine. Options Keras
-cannot build are refused before Keras is imported or any data is loaded.
+The package is cut where Keras is first imported:
+
+- ``config.py`` and ``optimizers.py`` read trainlab's config for Keras (fit settings,
+  monitor names, the optimizer translation) and refuse what Keras cannot build, without
+  importing Keras, before any data is loaded;
+- ``adapters.py`` (data and tasks as Keras objects), ``callbacks.py`` (what a Lightning
+  run has: TensorBoard scalars, epoch hooks, the NaN guard, LR schedules) and ``fit.py``
+  (``model.fit``, checkpoints, evaluation) import Keras and run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
 from omegaconf import DictConfig
 
-from trainlab.engines.keras.checks import check_keras_config
-from trainlab.errors import CheckpointError
+from trainlab.engines import Metrics
+from trainlab.engines.keras.config import CHECKPOINT_SUFFIX, check_keras_config
 
 
 class KerasEngine:
-    """``fit`` trains, then validates and tests the best checkpoint; ``evaluate`` re-tests."""
+    """See ``trainlab.engines.Engine``."""
 
-    def fit(self, cfg: DictConfig) -> dict[str, float]:
+    checkpoint_suffix: ClassVar[str] = CHECKPOINT_SUFFIX
+
+    def fit(self, cfg: DictConfig, callbacks: Sequence[Any] = ()) -> Metrics:
         check_keras_config(cfg)
-        from trainlab.engines.keras.training import fit
+        from trainlab.engines.keras.fit import fit
 
-        return fit(cfg)
+        return fit(cfg, callbacks)
 
-    def evaluate(self, cfg: DictConfig, ckpt_path: str) -> dict[str, float]:
-        from trainlab.engines.keras.training import CHECKPOINT_SUFFIX, evaluate
+    def evaluate(self, cfg: DictConfig, ckpt_path: str) -> Metrics:
+        from trainlab.engines.keras.fit import evaluate
 
-        if not str(ckpt_path).endswith(CHECKPOINT_SUFFIX):
-            raise CheckpointError(f"{ckpt_path} is not a Keras checkpoint ({CHECKPOINT_SUFFIX})")
         return evaluate(cfg, ckpt_path)

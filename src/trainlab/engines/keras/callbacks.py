@@ -14,11 +14,10 @@ from typing import Any
 
 import torch
 
-from trainlab.engines.keras.backend import keras
-from trainlab.engines.keras.naming import tags
+from trainlab.engines.keras.config import CHECKPOINT_SUFFIX, tags
+from trainlab.engines.runtime import EpochHook
 from trainlab.errors import NonFiniteLossError
-
-EpochHook = Callable[[int, dict[str, float]], None]
+from trainlab.keras_backend import keras
 
 
 class EpochHooks(keras.callbacks.Callback):
@@ -46,12 +45,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is None or math.isfinite(float(loss)):
             return
-        saved = sorted(self.checkpoint_dir.glob("*.keras")) if self.checkpoint_dir else []
-        kept = f"; kept {', '.join(str(p) for p in saved)}" if saved else ""
-        raise NonFiniteLossError(
-            f"the training loss became NaN/inf in epoch {epoch + 1}; "
-            f"the run stopped (lower optimizer.lr or scale the data){kept}"
-        )
+        raise NonFiniteLossError.in_epoch(epoch + 1, self.checkpoint_dir, CHECKPOINT_SUFFIX)
 
 
 class TensorBoardScalars(keras.callbacks.Callback):
@@ -86,15 +80,21 @@ class TorchLRSchedule(keras.callbacks.Callback):
     ``scheduler=cosine`` gives the same schedule on both engines.
     """
 
-    def __init__(self, scheduler_factory: Callable[[torch.optim.Optimizer], Any]) -> None:
+    def __init__(
+        self,
+        scheduler_factory: Callable[[torch.optim.Optimizer], Any],
+        base_lr: float,
+        start_epoch: int = 0,
+    ) -> None:
         super().__init__()
-        self.scheduler_factory = scheduler_factory
+        self.scheduler_factory, self.base_lr, self.start_epoch = scheduler_factory, base_lr, start_epoch
         self.scheduler: Any = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        learning_rate = float(self.model.optimizer.learning_rate)
-        stand_in = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=learning_rate)
+        stand_in = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=self.base_lr)
         self.scheduler = self.scheduler_factory(stand_in)
+        for _ in range(self.start_epoch):  # a continued run picks the schedule up where it was
+            self.scheduler.step()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.model.optimizer.learning_rate = self.scheduler.optimizer.param_groups[0]["lr"]

@@ -101,11 +101,9 @@ def translate(node: DictConfig) -> Translation:
             f"optimizer._target_={target} has no Keras counterpart; "
             f"engine=keras supports {', '.join(TRANSLATORS)}"
         )
-    given = {
-        str(k): v
-        for k, v in OmegaConf.to_container(node, resolve=True).items()  # type: ignore[union-attr]
-        if not str(k).startswith("_")
-    }
+    container = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(container, dict)
+    given = {str(k): v for k, v in container.items() if not str(k).startswith("_")}
     defaults = _torch_defaults(target)
     unknown = sorted(set(given) - set(defaults))
     if unknown:
@@ -123,7 +121,7 @@ def translate(node: DictConfig) -> Translation:
 
 def build_optimizer(node: DictConfig) -> Any:
     """The Keras optimizer that takes the same steps as ``instantiate(node)`` would."""
-    from trainlab.engines.keras.backend import keras
+    from trainlab.keras_backend import keras
 
     name, kwargs = translate(node)
     return getattr(keras.optimizers, name)(**kwargs)

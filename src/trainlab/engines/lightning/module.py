@@ -8,15 +8,19 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
+from trainlab.engines.runtime import EpochHook
 from trainlab.errors import NonFiniteLossError
 from trainlab.tasks import Task
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any]
-EpochEndHook = Callable[[int, dict[str, float]], None]
+EPOCH_STATE = "trainlab_epoch_state"  # the checkpoint entry of the epoch in progress
 # Steps whose outputs wait for one metric update: enough to make the update's Python
 # cost negligible per step, few enough that the waiting outputs stay small.
 METRIC_UPDATE_EVERY = 32
@@ -25,6 +29,10 @@ METRIC_UPDATE_EVERY = 32
 def _log_name(stage: str) -> str:
     """Lightning's stage "fit" is logged as "train" (``nn.ModuleDict`` cannot hold "train")."""
     return "train" if stage == "fit" else stage
+
+
+def _copy(state: torch.Tensor | list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+    return state.clone() if isinstance(state, torch.Tensor) else [t.clone() for t in state]
 
 
 class StepRecords:
@@ -56,6 +64,20 @@ class StepRecords:
         self.clear()
         return batched
 
+    def state(self) -> dict[str, list[Any]]:
+        return {
+            "losses": self.losses,
+            "counts": self.counts,
+            "outputs": self.outputs,
+            "targets": self.targets,
+        }
+
+    def restore(self, state: dict[str, list[Any]], device: torch.device) -> None:
+        self.losses = [t.to(device) for t in state["losses"]]
+        self.counts = list(state["counts"])
+        self.outputs = [t.to(device) for t in state["outputs"]]
+        self.targets = [t.to(device) for t in state["targets"]]
+
 
 class TrainModule(pl.LightningModule):
     """Logs ``{train,val,test}/loss`` and the task's metrics once per epoch.
@@ -81,7 +103,7 @@ class TrainModule(pl.LightningModule):
         task: Task,
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
-        on_epoch_end: EpochEndHook | None = None,
+        on_epoch_end: EpochHook | None = None,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
     ) -> None:
@@ -94,17 +116,26 @@ class TrainModule(pl.LightningModule):
         self.stage_metrics = nn.ModuleDict(
             {
                 stage: MetricCollection(
-                    {"loss": MeanMetric(), **task.metrics()}, prefix=f"{_log_name(stage)}/"
+                    {"loss": MeanMetric(), **task.metrics()},
+                    prefix=f"{_log_name(stage)}/",
+                    compute_groups=False,  # each metric owns its states (see on_save_checkpoint)
                 )
                 for stage in ("fit", "val", "test")
             }
         )
         self._pending = {stage: StepRecords() for stage in ("fit", "val", "test")}
         self._val_epoch_metrics: dict[str, torch.Tensor] = {}
+        self.nonfinite_loss: torch.Tensor
         self.register_buffer("nonfinite_loss", torch.zeros((), dtype=torch.bool), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x)
+        output: torch.Tensor = self.network(x)
+        return output
+
+    def _metrics(self, stage: str) -> MetricCollection:
+        metrics = self.stage_metrics[stage]
+        assert isinstance(metrics, MetricCollection)
+        return metrics
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
@@ -122,7 +153,7 @@ class TrainModule(pl.LightningModule):
         if not len(pending):
             return
         losses, weights, outputs, targets = pending.take()
-        metrics = self.stage_metrics[stage]
+        metrics = self._metrics(stage)
         metrics["loss"].update(losses, weight=weights)
         for name, metric in metrics.items(keep_base=True):
             if name != "loss":
@@ -133,11 +164,14 @@ class TrainModule(pl.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         """One optimization step; the loss reaches the logs through the epoch's metrics."""
         optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer), "TrainModule has one optimizer"
         loss = self._step(batch, "fit")
         optimizer.zero_grad()
         self.manual_backward(loss)
         if self.gradient_clip_val:
-            self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+            self.clip_gradients(
+                optimizer.optimizer, self.gradient_clip_val, self.gradient_clip_algorithm
+            )
         optimizer.step()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
@@ -148,21 +182,24 @@ class TrainModule(pl.LightningModule):
 
     def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
         self._update_metrics(stage)
-        metrics = self.stage_metrics[stage]
-        computed = metrics.compute()
-        self.log_dict(computed, on_step=False, on_epoch=True)
+        metrics = self._metrics(stage)
+        computed: dict[str, torch.Tensor] = metrics.compute()
+        # ``trainer.validate`` of the best checkpoint after fit: its numbers go to
+        # metrics.json and HPARAMS, not as a second point on the epoch curves.
+        to_logger = self.trainer.state.fn != TrainerFn.VALIDATING
+        self.log_dict(computed, on_step=False, on_epoch=True, logger=to_logger)
         metrics.reset()
         return computed
 
     def _raise_if_nonfinite(self) -> None:
         self._update_metrics("fit")
         if bool(self.nonfinite_loss):
-            directory = getattr(self.trainer.checkpoint_callback, "dirpath", None)
-            saved = sorted(Path(directory).glob("*.ckpt")) if directory else []
-            kept = f"; kept {', '.join(str(p) for p in saved)}" if saved else ""
-            raise NonFiniteLossError(
-                f"the training loss became NaN/inf in epoch {self.current_epoch + 1}; "
-                f"the run stopped (lower optimizer.lr or scale the data){kept}"
+            checkpoints = self.trainer.checkpoint_callback
+            directory = getattr(checkpoints, "dirpath", None)
+            raise NonFiniteLossError.in_epoch(
+                self.current_epoch + 1,
+                Path(directory) if directory else None,
+                ModelCheckpoint.FILE_EXTENSION,
             )
 
     def on_validation_epoch_start(self) -> None:
@@ -176,7 +213,7 @@ class TrainModule(pl.LightningModule):
             epoch_metrics = {**train, **self._val_epoch_metrics}
             self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
         scheduler = self.lr_schedulers()
-        if scheduler is not None:
+        if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
             scheduler.step()
 
     def on_validation_epoch_end(self) -> None:
@@ -186,6 +223,32 @@ class TrainModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics("test")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The epoch in progress: a run continued from a mid-epoch checkpoint logs the same
+        epoch metrics as one never stopped (the metrics' states are not in ``state_dict``).
+        """
+        checkpoint[EPOCH_STATE] = {
+            "metrics": {
+                name: {key: _copy(value) for key, value in metric.metric_state.items()}
+                for name, metric in self._metrics("fit").items(keep_base=True)
+            },
+            "pending": self._pending["fit"].state(),
+            "val_epoch_metrics": self._val_epoch_metrics,
+            "nonfinite_loss": self.nonfinite_loss,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get(EPOCH_STATE)
+        if state is None:
+            return
+        for name, metric in self._metrics("fit").items(keep_base=True):
+            for key, value in state["metrics"][name].items():
+                moved = value.to(self.device) if isinstance(value, torch.Tensor) else value
+                setattr(metric, key, moved)
+        self._pending["fit"].restore(state["pending"], self.device)
+        self._val_epoch_metrics = state["val_epoch_metrics"]
+        self.nonfinite_loss = state["nonfinite_loss"].to(self.device)
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())

@@ -1,0 +1,165 @@
+"""The Keras engine's checkpoints: ``best.keras``, ``last.keras`` and what resumes a run.
+
+Keras' own ``ModelCheckpoint`` writes in place (a full disk leaves a truncated file) and
+keeps its state in memory only. Here both files are written atomically, and each
+epoch's end also records the run's state beside ``last.keras`` (the epoch, the
+history, the best value so far, early stopping's counters), so ``resume=<run>``
+continues from the last finished epoch as if the run had never stopped. The state file
+keeps the last two epochs: if the process dies between writing the state and the
+model, the model's own epoch still finds its state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainlab.engines.interrupts import StopSignals
+from trainlab.engines.runtime import EpochHistory
+from trainlab.errors import CheckpointError
+from trainlab.keras_backend import keras
+from trainlab.run import write_atomically
+
+STATE_SUFFIX = ".state.json"
+
+
+def _save_model(model: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda temporary: model.save(temporary))
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """``best.keras``: the model at the best value of ``monitor`` (a Keras log key)."""
+
+    def __init__(self, path: Path, monitor: str, mode: str) -> None:
+        super().__init__()
+        self.path, self.monitor, self.mode = path, monitor, mode
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def improves(self, value: float) -> bool:
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is not None and self.improves(float(value)):
+            self.best = float(value)
+            _save_model(self.model, self.path)
+
+
+class LastCheckpoint(keras.callbacks.Callback):
+    """``last.keras`` and its run state, at every epoch's end (after the other callbacks)."""
+
+    def __init__(
+        self,
+        path: Path,
+        history: EpochHistory,
+        best: BestCheckpoint | None,
+        early_stopping: Any | None,
+    ) -> None:
+        super().__init__()
+        self.path, self.history, self.best, self.early_stopping = path, history, best, early_stopping
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        stopping = self.early_stopping
+        return {
+            "epoch": epoch,
+            "history": self.history.epochs,
+            "best": self.best.best if self.best is not None else None,
+            "early_stopping": None
+            if stopping is None
+            else {"wait": stopping.wait, "best": stopping.best, "best_epoch": stopping.best_epoch},
+            # Dropout on the torch backend draws from torch's global generator.
+            "torch_rng": torch.get_rng_state().tolist(),
+            "seeds": {
+                layer.name: keras.ops.convert_to_numpy(layer.seed_generator.state).tolist()
+                for layer in _seeded_layers(self.model)
+            },
+        }
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        states = read_states(self.path)
+        states = {k: v for k, v in states.items() if int(k) >= epoch - 1}
+        states[str(epoch)] = self.state(epoch)
+        text = json.dumps(states, allow_nan=True)
+        write_atomically(state_file(self.path), lambda temporary: temporary.write_text(text))
+        _save_model(self.model, self.path)
+
+
+def _seeded_layers(model: Any) -> list[Any]:
+    """Layers that draw random numbers (dropout): their generators' states resume too."""
+    return [layer for layer in model.layers if getattr(layer, "seed_generator", None) is not None]
+
+
+def state_file(last: Path) -> Path:
+    return last.with_name(last.name + STATE_SUFFIX)
+
+
+def read_states(last: Path) -> dict[str, Any]:
+    path = state_file(last)
+    states: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    return states
+
+
+class RestoreState(keras.callbacks.Callback):
+    """Puts a continued run's state back once the other callbacks have reset theirs.
+
+    Keras' ``EarlyStopping`` clears its counters in ``on_train_begin``; this callback
+    comes after it in the list, so its ``on_train_begin`` has the last word.
+    """
+
+    def __init__(self, state: dict[str, Any], last: LastCheckpoint, best_weights: Any) -> None:
+        super().__init__()
+        self.state, self.last, self.best_weights = state, last, best_weights
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        torch.set_rng_state(torch.tensor(self.state["torch_rng"], dtype=torch.uint8))
+        self.last.history.epochs[:] = self.state["history"]
+        if self.last.best is not None and self.state["best"] is not None:
+            self.last.best.best = self.state["best"]
+        stopping, saved = self.last.early_stopping, self.state["early_stopping"]
+        if stopping is not None and saved is not None:
+            stopping.wait, stopping.best, stopping.best_epoch = (
+                saved["wait"],
+                saved["best"],
+                saved["best_epoch"],
+            )
+            stopping.best_weights = self.best_weights
+
+
+def resume_state(last: Path, steps_per_epoch: int) -> tuple[Any, dict[str, Any]]:
+    """The compiled model in ``last.keras`` (with its optimizer) and its epoch's run state."""
+    try:
+        model = keras.saving.load_model(last)
+    except (ValueError, OSError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{last} cannot be read to continue the run: {error}") from None
+    epoch = int(model.optimizer.iterations) // max(steps_per_epoch, 1) - 1
+    state = read_states(last).get(str(epoch))
+    if state is None:
+        raise CheckpointError(f"{state_file(last)} has no state for epoch {epoch + 1} of {last}")
+    for layer in _seeded_layers(model):
+        layer.seed_generator.state.assign(state["seeds"][layer.name])
+    return model, state
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Raises ``RunInterrupted`` after the first step that ends once a signal arrived.
+
+    The Keras engine continues from epoch boundaries: ``last.keras`` is the last
+    finished epoch's.
+    """
+
+    def __init__(self, signals: StopSignals) -> None:
+        super().__init__()
+        self.signals, self.epoch = signals, 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.signals.received is not None:
+            step = int(self.model.optimizer.iterations)
+            raise self.signals.interruption(f"in epoch {self.epoch + 1} after step {step}")
