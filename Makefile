@@ -39,6 +39,7 @@ bench: setup
 	$(PY) -m benchmarks.step_overhead
 	$(PY) -m benchmarks.startup
 	$(PY) -m benchmarks.figures
+	$(PY) -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

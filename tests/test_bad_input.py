@@ -14,12 +14,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from trainlab.config import environment
 from trainlab.config.data_checks import check_task_fits
 from trainlab.config.environment import available_cpus, check_data_dir, cuda_devices
 from trainlab.config.preflight import USAGE_ERROR, check_overrides
@@ -44,125 +46,109 @@ def assert_one_line(result: Result, fragment: str) -> None:
     assert not result.run_dir.exists(), list(result.run_dir.iterdir())
 
 
-CASES = {
+# (id, overrides, a fragment of the one line)
+CASES = [
     # 1. monitors the task never logs (Lightning failed after an epoch; Keras trained on)
-    "monitor": (["monitor=val/nope"], "monitor=val/nope is never logged while training digits"),
-    "monitor keras": (["engine=keras", "monitor=val/nope"], "monitor=val/nope is never logged"),
-    "monitor regression": (
-        ["data=housing", "monitor=val/acc"],
-        "monitor=val/acc is never logged while training housing (regression); it logs "
-        "train/loss, train/mae, train/rmse, val/loss, val/mae, val/rmse",
-    ),
-    "monitor binary": (
-        ["data=mnist_binary_6x6", "monitor=val/rmse"],
-        "monitor=val/rmse is never logged while training mnist (binary)",
-    ),
-    "early stopping": (
-        ["callbacks.early_stopping.monitor=val/nope"],
-        "callbacks.early_stopping.monitor=val/nope is never logged",
-    ),
-    "checkpoint on test": (
-        ["callbacks.model_checkpoint.monitor=test/acc"],
-        "callbacks.model_checkpoint.monitor=test/acc is never logged",
-    ),
-    "monitor direction": (["monitor=val/acc"], "monitor=val/acc is better higher: set monitor_mode=max"),
-    "optimized metric": (["+optimized_metric=val/rmse"], "optimized_metric=val/rmse is never logged"),
+    ("monitor", "monitor=val/nope", "monitor=val/nope is never logged while training digits"),
+    ("monitor keras", "engine=keras monitor=val/nope", "monitor=val/nope is never logged"),
+    ("monitor regression", "data=housing monitor=val/acc", "housing (regression); it logs train/loss"),
+    ("monitor binary", "data=mnist_binary_6x6 monitor=val/rmse", "training mnist (binary)"),
+    ("early stop", "callbacks.early_stopping.monitor=val/nope", "early_stopping.monitor=val/nope is"),
+    ("on test", "callbacks.model_checkpoint.monitor=test/acc", "checkpoint.monitor=test/acc is never"),
+    ("direction", "monitor=val/acc", "monitor=val/acc is better higher: set monitor_mode=max"),
+    ("optimized", "+optimized_metric=val/rmse", "optimized_metric=val/rmse is never logged"),
     # 2. seeds that are not integers, or null
-    "split seed": (["data.split_seed=abc"], "data.split_seed='abc' is invalid: expected an integer"),
-    "shuffle seed": (["data.shuffle_seed=abc"], "data.shuffle_seed='abc' is invalid"),
-    "pairs seed": (["experiment=addition", "data.seed=1.5"], "data.seed=1.5 is invalid"),
-    "seed": (["seed=abc"], "seed='abc' is invalid"),
-    "negative seed": (["seed=-1"], "seed=-1 is invalid"),
-    "huge seed": (["seed=4294967296"], "seed=4294967296 is invalid"),
-    "null seed": (["seed=null"], "seed=null is invalid"),
-    "job number seed": (["seed=${hydra:job.num}"], "seed=${hydra:job.num} (null here) is invalid"),
+    ("split seed", "data.split_seed=abc", "data.split_seed='abc' is invalid: expected an integer"),
+    ("shuffle seed", "data.shuffle_seed=abc", "data.shuffle_seed='abc' is invalid"),
+    ("pairs seed", "experiment=addition data.seed=1.5", "data.seed=1.5 is invalid"),
+    ("seed", "seed=abc", "seed='abc' is invalid"),
+    ("negative seed", "seed=-1", "seed=-1 is invalid"),
+    ("huge seed", "seed=4294967296", "seed=4294967296 is invalid"),
+    ("null seed", "seed=null", "seed=null is invalid"),
+    ("job seed", "seed=${hydra:job.num}", "seed=${hydra:job.num} (null here) is invalid"),
     # 3. trainer integers out of range
-    "val every 0": (
-        ["trainer.check_val_every_n_epoch=0"],
-        "trainer.check_val_every_n_epoch=0 is invalid",
-    ),
-    "val every -1": (["trainer.check_val_every_n_epoch=-1"], "check_val_every_n_epoch=-1 is invalid"),
-    "log every": (["trainer.log_every_n_steps=-1"], "trainer.log_every_n_steps=-1 is invalid"),
-    "sanity steps": (["trainer.num_sanity_val_steps=-2"], "trainer.num_sanity_val_steps=-2 is invalid"),
-    "max epochs": (["trainer.max_epochs=0"], "trainer.max_epochs=0 is invalid"),
-    "min epochs": (["+trainer.min_epochs=-1"], "trainer.min_epochs=-1 is invalid"),
-    "min above max": (
-        ["+trainer.min_epochs=5", "trainer.max_epochs=3"],
-        "trainer.min_epochs=5 is more than trainer.max_epochs=3",
-    ),
-    "max steps 0": (["+trainer.max_steps=0"], "trainer.max_steps=0 is invalid: expected -1 (no limit)"),
-    "max steps -2": (["+trainer.max_steps=-2"], "trainer.max_steps=-2 is invalid"),
+    ("val every 0", "trainer.check_val_every_n_epoch=0", "check_val_every_n_epoch=0 is invalid"),
+    ("val every -1", "trainer.check_val_every_n_epoch=-1", "check_val_every_n_epoch=-1 is invalid"),
+    ("log every", "trainer.log_every_n_steps=-1", "trainer.log_every_n_steps=-1 is invalid"),
+    ("sanity", "trainer.num_sanity_val_steps=-2", "trainer.num_sanity_val_steps=-2 is invalid"),
+    ("max epochs", "trainer.max_epochs=0", "trainer.max_epochs=0 is invalid"),
+    ("min epochs", "+trainer.min_epochs=-1", "trainer.min_epochs=-1 is invalid"),
+    ("min > max", "+trainer.min_epochs=5 trainer.max_epochs=3", "min_epochs=5 is more than"),
+    ("max steps 0", "+trainer.max_steps=0", "trainer.max_steps=0 is invalid: expected -1 (no limit)"),
+    ("max steps -2", "+trainer.max_steps=-2", "trainer.max_steps=-2 is invalid"),
     # 4. splits that would be empty, or too small to stratify
-    "tiny val fraction": (
-        ["data.val_fraction=0.0001"],
-        "data.val_fraction=0.0001 leaves 1 sample in the validation split of digits; "
-        "a stratified split needs at least 10 (one per class)",
-    ),
-    "mnist val size": (
-        ["data=mnist", "data.val_size=60000"],
-        "data.val_size=60000 leaves the training split of mnist empty",
-    ),
-    "fractions": (["data.val_fraction=0.5", "data.test_fraction=0.5"], "leaves no training data"),
-    "no points": (["experiment=multiply_by_3", "data.inputs=[]"], "data.inputs=[] is invalid"),
+    ("tiny val", "data.val_fraction=0.0001", "leaves 1 sample in the validation split of digits; a"),
+    ("mnist val", "data=mnist data.val_size=60000", "leaves the training split of mnist empty"),
+    ("fractions", "data.val_fraction=0.5 data.test_fraction=0.5", "leaves no training data"),
+    ("no points", "experiment=multiply_by_3 data.inputs=[]", "data.inputs=[] is invalid"),
     # 5. predict rows of another width than the data's inputs
-    "predict digits": (["predict=[[1,2]]"], "predict row [1, 2] has 2 values; digits takes 64 inputs"),
-    "predict keras": (["engine=keras", "predict=[[1,2]]"], "digits takes 64 inputs"),
-    "predict multiply": (
-        ["experiment=multiply_by_3", "predict=[[1,2]]"],
-        "multiply_by_3 takes 1 input per sample",
-    ),
-    "predict addition": (["experiment=addition", "predict=[[4]]"], "addition takes 2 inputs"),
-    "predict housing": (["data=housing", "predict=[[1]]"], "housing takes 8 inputs"),
-    "predict 6x6": (["experiment=mnist_binary_6x6", "predict=[[1]]"], "mnist takes 36 inputs"),
-    "predict words": (["experiment=multiply_by_3", "predict=[[a]]"], "predict row ['a'] is invalid"),
-    "predict scalar": (["predict=5"], "predict=5 is invalid: expected a list of input rows"),
+    ("predict", "predict=[[1,2]]", "predict row [1, 2] has 2 values; digits takes 64 inputs"),
+    ("predict keras", "engine=keras predict=[[1,2]]", "digits takes 64 inputs"),
+    ("predict 3x", "experiment=multiply_by_3 predict=[[1,2]]", "multiply_by_3 takes 1 input per"),
+    ("predict sum", "experiment=addition predict=[[4]]", "addition takes 2 inputs"),
+    ("predict housing", "data=housing predict=[[1]]", "housing takes 8 inputs"),
+    ("predict 6x6", "experiment=mnist_binary_6x6 predict=[[1]]", "mnist takes 36 inputs"),
+    ("predict words", "experiment=multiply_by_3 predict=[[a]]", "predict row ['a'] is invalid"),
+    ("predict scalar", "predict=5", "predict=5 is invalid: expected a list of input rows"),
     # 7. devices, accelerators, precisions, modes
-    "too many cpus": (
-        ["trainer.accelerator=cpu", "trainer.strategy=ddp", f"trainer.devices={TOO_MANY_CPUS}"],
+    (
+        "too many cpus",
+        f"trainer.accelerator=cpu trainer.strategy=ddp trainer.devices={TOO_MANY_CPUS}",
         f"trainer.devices={TOO_MANY_CPUS} asks for {TOO_MANY_CPUS} CPU processes; this machine has",
     ),
-    "cpu indices": (
-        ["trainer.accelerator=cpu", "trainer.devices=[0,1]"],
-        "trainer.devices=[0,1] is not a number of CPU processes",
-    ),
-    "no devices": (["trainer.devices=0"], "trainer.devices=0 is invalid"),
-    "tpu": (["trainer.accelerator=tpu"], "trainer.accelerator='tpu' is invalid: expected one of cpu"),
-    "precision": (["trainer.precision=foo"], "trainer.precision='foo' is invalid: expected one of"),
-    "precision keras": (["engine=keras", "trainer.precision=foo"], "trainer.precision='foo' is invalid"),
-    "monitor mode": (["monitor_mode=foo"], "monitor_mode='foo' is invalid: expected min or max"),
-    "ddp keras": (["engine=keras", "trainer=ddp"], "is not supported with engine=keras"),
-    "keras activation": (
-        ["engine=keras", "model.activation=hardtanh"],
-        "model.activation='hardtanh' has no Keras counterpart",
-    ),
+    ("cpu list", "trainer.accelerator=cpu trainer.devices=[0,1]", "is not a number of CPU processes"),
+    ("no devices", "trainer.devices=0", "trainer.devices=0 is invalid"),
+    ("tpu", "trainer.accelerator=tpu", "trainer.accelerator='tpu' is invalid: expected one of cpu"),
+    ("precision", "trainer.precision=foo", "trainer.precision='foo' is invalid: expected one of"),
+    ("precision keras", "engine=keras trainer.precision=foo", "trainer.precision='foo' is invalid"),
+    ("mode", "monitor_mode=foo", "monitor_mode='foo' is invalid: expected min or max"),
+    ("ddp keras", "engine=keras trainer=ddp", "is not supported with engine=keras"),
+    ("activation keras", "engine=keras model.activation=hardtanh", "has no Keras counterpart"),
     # 8. batch limits that run nothing
-    "no train batches": (["trainer.limit_train_batches=0"], "trainer.limit_train_batches=0 is invalid"),
-    "no train fraction": (["trainer.limit_train_batches=0.0"], "limit_train_batches=0.0 is invalid"),
-    "no val batches": (["trainer.limit_val_batches=0"], "trainer.limit_val_batches=0 is invalid"),
-    "no test batches": (["trainer.limit_test_batches=0.0"], "trainer.limit_test_batches=0.0 is invalid"),
-    "fraction above 1": (["trainer.limit_train_batches=1.5"], "limit_train_batches=1.5 is invalid"),
-}
+    ("no train", "trainer.limit_train_batches=0", "trainer.limit_train_batches=0 is invalid"),
+    ("no train 0.0", "trainer.limit_train_batches=0.0", "limit_train_batches=0.0 is invalid"),
+    ("no val", "trainer.limit_val_batches=0", "trainer.limit_val_batches=0 is invalid"),
+    ("no test", "trainer.limit_test_batches=0.0", "trainer.limit_test_batches=0.0 is invalid"),
+    ("above 1", "trainer.limit_train_batches=1.5", "limit_train_batches=1.5 is invalid"),
+]
 
 
-@pytest.mark.parametrize(("overrides", "fragment"), list(CASES.values()), ids=list(CASES))
+@pytest.mark.parametrize(("overrides", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_before_the_run_directory(overrides, fragment, cli_train):
-    assert_one_line(cli_train(*overrides, timeout=120), fragment)
+    assert_one_line(cli_train(*overrides.split(), timeout=120), fragment)
 
 
-def test_asking_for_a_gpu_without_one_is_one_line(cli_train):
-    if cuda_devices():
-        gpus = cuda_devices()
-        result = cli_train("trainer=gpu", f"trainer.devices={gpus + 1}", timeout=120)
-        assert_one_line(result, f"asks for {gpus + 1} GPUs; this machine has {gpus} CUDA GPU")
-    else:
-        result = cli_train("trainer=gpu", timeout=120)
-        assert_one_line(result, "trainer.accelerator=gpu but this machine has no CUDA GPU")
+def test_asking_for_more_gpus_than_there_are_is_one_line(cli_train):
+    gpus = cuda_devices()
+    expected = f"asks for {gpus + 1} GPUs" if gpus else "trainer.accelerator=gpu but this machine has no"
+    assert_one_line(cli_train("trainer=gpu", f"trainer.devices={gpus + 1}", timeout=120), expected)
 
 
 def test_more_devices_than_the_machine_has_is_one_line(cli_train):
     """The default accelerator (auto) with too many devices: Lightning would start them all."""
     count = max(available_cpus(), cuda_devices()) + 1
     assert_one_line(cli_train(f"trainer.devices={count}", timeout=120), f"asks for {count}")
+
+
+GPU_CASES = [  # on a machine with 1 GPU
+    ("trainer.accelerator=gpu trainer.devices=2", "asks for 2 GPUs; this machine has 1 CUDA GPU"),
+    ("trainer.accelerator=cuda trainer.devices=[0,3]", "names GPU 3; this machine has 1 CUDA GPU"),
+    ("trainer.devices=2", "trainer.devices=2 asks for 2 GPUs"),  # auto picks the GPU
+    ("trainer.accelerator=mps trainer.devices=2", "Apple's MPS is one device"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), GPU_CASES)
+def test_gpu_counts_are_checked_against_the_gpus(overrides, fragment, compose_train, monkeypatch):
+    monkeypatch.setattr(environment, "cuda_devices", lambda: 1)
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        environment.check_devices(compose_train(*overrides.split()))
+    environment.check_devices(compose_train("trainer=gpu"))
+
+
+def test_the_writability_probe_leaves_nothing_behind(tmp_path: Path):
+    environment.check_writable(tmp_path / "a" / "b" / "run", "hydra.run.dir")
+    assert not (tmp_path / "a").exists()
 
 
 # 6. a run directory that cannot be written: named in the one line, nothing left behind
@@ -177,14 +163,10 @@ def _unwritable_dirs(tmp_path: Path) -> list[Path]:
     return dirs
 
 
-def test_an_unwritable_run_directory_is_one_line_naming_it(tmp_path: Path):
+def test_an_unwritable_run_directory_is_one_line_naming_it(cli_train, tmp_path: Path):
     for run_dir in _unwritable_dirs(tmp_path):
         result = run_script("train.py", [], run_dir, timeout=120)
         assert_one_line(result, f"cannot write the run directory {run_dir} (hydra.run.dir)")
-
-
-def test_an_unwritable_sweep_directory_is_one_line(cli_train, tmp_path: Path):
-    (tmp_path / "a_file").write_text("")
     sweep_dir = tmp_path / "a_file" / "sweep"
     result = cli_train("-m", "optimizer.lr=0.1,0.2", f"hydra.sweep.dir={sweep_dir}", timeout=120)
     assert_one_line(result, f"cannot write the run directory {sweep_dir} (hydra.sweep.dir)")
@@ -218,16 +200,10 @@ def test_a_multirun_is_checked_as_its_first_job(tmp_path: Path):
     assert not (tmp_path / "sweep").exists()
 
 
-@pytest.mark.parametrize(
-    "override",
-    [
-        "monitor=val/nope",
-        "predict=[[1,2]]",
-        "data.val_fraction=0.0001",
-        "trainer.limit_train_batches=0",
-        f"trainer.devices={TOO_MANY_CPUS}",
-    ],
-)
+BEFORE_TORCH = "monitor=val/nope predict=[[1,2]] data.val_fraction=0.0001 trainer.limit_train_batches=0"
+
+
+@pytest.mark.parametrize("override", [*BEFORE_TORCH.split(), f"trainer.devices={TOO_MANY_CPUS}"])
 def test_these_refusals_come_before_torch_is_imported(override, tmp_path: Path):
     probe = (
         "import atexit, sys\n"
@@ -246,11 +222,20 @@ def test_these_refusals_come_before_torch_is_imported(override, tmp_path: Path):
 
 # What only the loaded data can tell, and that the layouts say what the data is.
 def test_an_empty_split_found_when_loading_names_its_option():
-    from trainlab.data.toy import MultiplyDataModule
+    import torch
 
-    empty = "the train split of MultiplyDataModule is empty; change data.inputs"
+    from trainlab.data.base import DataSpec, Splits, TensorDataModule
+
+    class EmptyValidation(TensorDataModule):
+        split_options: ClassVar[dict[str, str]] = {"val": "data.val_size"}
+
+        def load(self) -> tuple[Splits, DataSpec]:
+            x, y = torch.zeros(4, 2), torch.zeros(4, 1)
+            return Splits((x, y), (x[:0], y[:0]), (x, y)), DataSpec((2,), 1, "regression")
+
+    empty = "the val split of EmptyValidation is empty; change data.val_size"
     with pytest.raises(DataError, match=re.escape(empty)):
-        MultiplyDataModule(inputs=[], factor=3.0).setup()
+        EmptyValidation().setup()
     labels = np.repeat(np.arange(10), 20)
     with pytest.raises(
         DataError, match=re.escape("data.val_fraction=0.001 and data.test_fraction=0.2 cannot split")

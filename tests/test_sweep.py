@@ -50,11 +50,13 @@ def sweep_command(sweep_dir: Path, *overrides: str) -> list[str]:
     return [sys.executable, "train.py", "-m", *FAST, f"hydra.sweep.dir={sweep_dir}", *overrides]
 
 
-def run_sweep(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+def run_sweep(
+    sweep_dir: Path, *overrides: str, env: dict[str, str] = ENV
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         sweep_command(sweep_dir, *overrides),
         cwd=ROOT,
-        env=ENV,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -322,7 +324,7 @@ def test_an_interrupted_trial_stops_the_sweep_and_runs_again(
     states, stopped = sweeper._run_trials(study, space, [], url, "val/acc")
     assert sweeper.launcher.launched == 2 and len(states) == 1  # no trial after the interrupted one
     assert isinstance(stopped, RunInterrupted) and stopped.exit_code == 130
-    assert "trial(s) 1 run again on a rerun" in str(stopped)
+    assert str(stopped).endswith("; trial 1 runs again when the sweep is rerun")
     interrupted = study.get_trials()[1]
     assert interrupted.state.name == "FAIL" and "SIGINT stopped" in interrupted.user_attrs["interrupted"]
     sweeper.launcher = FakeLauncher({"val/acc": 0.7}, {"val/acc": 0.8})  # the next invocation
@@ -394,7 +396,8 @@ def test_ctrl_c_stops_the_sweep_and_the_rerun_runs_the_trial_again(tmp_path: Pat
     os.killpg(sweep.pid, signal.SIGINT)
     _, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, stderr[-3000:]
-    assert stderr.strip().splitlines()[-1].endswith(f"trial(s) {lost.number} run again on a rerun")
+    last = stderr.strip().splitlines()[-1]  # the one line of the error that stopped it
+    assert last.endswith(f"trial {lost.number} runs again when the sweep is rerun"), stderr[-3000:]
     trials = load_study(tmp_path).get_trials()
     assert "SIGINT" in trials[lost.number].user_attrs["interrupted"]
     assert [t.state.name for t in trials[lost.number + 1 :]] == ["WAITING"]
@@ -410,14 +413,7 @@ def test_an_error_with_markup_is_reported_literally(tmp_path: Path) -> None:
     study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"error": error}))
     wide = {**ENV, "COLUMNS": "300"}  # the error column, unfolded
     for _ in range(2):  # the second run of the study runs nothing new, and reports again
-        result = subprocess.run(
-            sweep_command(tmp_path, "hydra.sweeper.n_trials=2"),
-            cwd=ROOT,
-            env=wide,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = run_sweep(tmp_path, "hydra.sweeper.n_trials=2", env=wide)
         assert result.returncode == 0, result.stderr[-3000:]
         assert error in result.stdout and "MarkupError" not in result.stderr
         assert [row["error"] for row in csv_rows(tmp_path)] == [error, ""]

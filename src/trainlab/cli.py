@@ -22,9 +22,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from trainlab.config import CONFIG_DIR, check_config
-from trainlab.config.preflight import preflight
+from trainlab.config.preflight import USAGE_ERROR, preflight
 from trainlab.engines import Metrics, load_engine
-from trainlab.errors import TrainlabError, exit_with
+from trainlab.errors import ConfigError, TrainlabError, exit_with
 from trainlab.run import evaluate_checkpoint
 
 
@@ -92,6 +92,8 @@ def _resume(argv: list[str]) -> None:
     others = [arg for arg in argv if arg != run_dir]
     try:
         resume(run_dir.partition("=")[2], *others)
+    except ConfigError as error:
+        exit_with(error, USAGE_ERROR)
     except TrainlabError as error:
         exit_with(error)
 

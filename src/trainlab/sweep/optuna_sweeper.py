@@ -21,8 +21,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from trainlab.errors import PREFIX, ConfigError, RunInterrupted, TrainlabError, exit_with
-from trainlab.sweep.outcome import tell
+from trainlab.errors import ConfigError, RunInterrupted, TrainlabError, exit_with
+from trainlab.sweep.outcome import sweep_stopped, tell
 from trainlab.sweep.pruning import make_pruner
 from trainlab.sweep.recovery import Heartbeat, run_again, trials_to_start
 from trainlab.sweep.space import Param, override_value, search_space
@@ -122,7 +122,7 @@ class OptunaSweeper(Sweeper):
         assert self.config is not None
         try:
             states, stopped = self._run_trials(study, space, base, url, metric)
-        except KeyboardInterrupt:  # Ctrl-C between trials: none is left claimed
+        except KeyboardInterrupt:  # Ctrl-C between trials (a claimed trial waits for its heartbeat)
             states, stopped = [], RunInterrupted("SIGINT stopped the sweep", signal.SIGINT)
         self._report(study, Path(self.config.hydra.sweep.dir), metric)
         if stopped is not None:  # the report is written; exit with the signal's code
@@ -183,13 +183,12 @@ class OptunaSweeper(Sweeper):
                 continue
             outcomes = self._run_batch(study, trials, space, base, url, metric)
             states += [o for o in outcomes if not isinstance(o, RunInterrupted)]
-            stopped = [o for o in outcomes if isinstance(o, RunInterrupted)]
-            if stopped:
-                numbers = ", ".join(str(t.number) for t in trials)
-                message = (
-                    f"{str(stopped[0]).removeprefix(PREFIX)}; trial(s) {numbers} run again on a rerun"
-                )
-                return states, RunInterrupted(message, stopped[0].signal_number)
+            lost = [
+                t.number for t, o in zip(trials, outcomes, strict=True) if isinstance(o, RunInterrupted)
+            ]
+            if lost:
+                first = next(o for o in outcomes if isinstance(o, RunInterrupted))
+                return states, sweep_stopped(first, lost)
         return states, None
 
     def _run_batch(

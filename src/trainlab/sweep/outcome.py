@@ -64,8 +64,9 @@ def tell(
     try:
         value = objective_value(job_result(ret), metric)
     except RunInterrupted as stopped:
-        run_again(study, trial, str(stopped).removeprefix(PREFIX))
-        log.warning("trial %d interrupted; it runs again when the sweep is rerun", trial.number)
+        reason = str(stopped).removeprefix(PREFIX)
+        run_again(study, trial, reason)
+        log.warning("trial %d interrupted: %s", trial.number, reason)
         return stopped
     except optuna.TrialPruned as pruned:
         log.info("trial %d pruned: %s", trial.number, pruned)
@@ -80,3 +81,12 @@ def tell(
     best = study.best_trial
     log.info("trial %d: %s=%.4f (best %.4f)", trial.number, metric, value, best.value)
     return TrialState.COMPLETE
+
+
+def sweep_stopped(stopped: RunInterrupted, numbers: list[int]) -> RunInterrupted:
+    """The error that ends the sweep: the run's own, and which trials run again."""
+    which = (
+        f"trial {numbers[0]} runs" if len(numbers) == 1 else f"trials {', '.join(map(str, numbers))} run"
+    )
+    message = f"{str(stopped).removeprefix(PREFIX)}; {which} again when the sweep is rerun"
+    return RunInterrupted(message, stopped.signal_number)

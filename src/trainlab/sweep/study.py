@@ -246,7 +246,7 @@ def record_failure(study: optuna.Study, trial: optuna.Trial, error: BaseExceptio
 
 
 def summary(study: optuna.Study) -> dict[str, Any]:
-    """Counts by state, leaving out uncounted trials."""
+    """Counts by state of the trials within ``n_trials`` (see ``counted_trials``)."""
     states: dict[str, int] = {}
     for trial in counted_trials(study):
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
