@@ -209,3 +209,16 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path: Path) -> None:
         write_atomically(path, fails_half_way)
     assert path.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+@pytest.mark.parametrize("engine", ["lightning", "keras"])
+def test_a_truncated_checkpoint_is_one_line_without_unsafe_advice(tmp_path: Path, engine: str) -> None:
+    done = run_script(
+        "train.py", ["trainer.max_epochs=1", "figures=false", f"engine={engine}"], tmp_path / "r"
+    )
+    best = done.run_dir / "checkpoints" / f"best{SUFFIX[engine]}"
+    best.write_bytes(best.read_bytes()[:2000])
+    result = run_script("eval.py", [f"ckpt_path={best}"], tmp_path / "eval")
+    assert result.returncode == 1
+    assert len(result.error_lines()) == 1 and str(best) in result.error_lines()[0]
+    assert "weights_only" not in result.stderr and "Traceback" not in result.stderr

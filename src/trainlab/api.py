@@ -21,8 +21,8 @@ from typing import Any
 from hydra.core.utils import configure_log
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from trainlab.config import check_config
 from trainlab.config.compose import compose, hydra_state, job_config
+from trainlab.config.preflight import check_job
 from trainlab.engines import Metrics, load_engine
 from trainlab.errors import ConfigError
 from trainlab.run import HISTORY_FILE, METRICS_FILE, evaluate_checkpoint
@@ -109,7 +109,7 @@ def train(
     cfg = _config(overrides, "train")
     job = _prepare_run(cfg, run_dir)
     with hydra_state(cfg):
-        check_config(job)
+        check_job(job, str(job.paths.output_dir), "run_dir")
         _write_hydra_dir(cfg, job)
         metrics = load_engine(job).fit(job, callbacks)
         directory = Path(str(job.paths.output_dir))
@@ -160,6 +160,6 @@ def evaluate(ckpt_path: str | Path, *overrides: str, run_dir: str | Path | None 
     cfg = compose(f"ckpt_path={ckpt_path}", *overrides, config_name="eval")
     job = _prepare_run(cfg, run_dir)
     with hydra_state(cfg):
-        check_config(job)
+        check_job(job, str(job.paths.output_dir), "run_dir")
         _write_hydra_dir(cfg, job)
         return evaluate_checkpoint(job)

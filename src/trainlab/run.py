@@ -73,6 +73,25 @@ def resume_checkpoint(cfg: DictConfig, suffix: str) -> Path | None:
     return path
 
 
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """A Lightning checkpoint's contents, or one line saying why it cannot be read.
+
+    A truncated or corrupt file makes ``torch.load`` raise anything from ``EOFError``
+    to ``RuntimeError``, with advice to load untrusted pickles; the message here names
+    the file and what to do instead.
+    """
+    import torch
+
+    try:
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    except Exception as error:  # any failure to read: one message, never the unsafe advice
+        raise CheckpointError(
+            f"{path} cannot be read ({type(error).__name__}): it is truncated or corrupt; "
+            "use another checkpoint of the run (last or best)"
+        ) from None
+    return state
+
+
 def to_floats(metrics: dict[str, Any]) -> dict[str, float]:
     return {name: float(value) for name, value in sorted(metrics.items())}
 

@@ -35,21 +35,26 @@ def save_last(trainer: pl.Trainer) -> None:
         trainer.save_checkpoint(path)
 
 
-class MidEpochCheckpoint(pl.Callback):
+class AfterStep(pl.Callback):
+    """Something to do after every optimizer step (each training batch is one step)."""
+
+    def after_step(self, trainer: pl.Trainer) -> None:
+        raise NotImplementedError
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, index: int
+    ) -> None:
+        self.after_step(trainer)
+
+
+class MidEpochCheckpoint(AfterStep):
     """``last.ckpt`` within epochs, every ``every_n_steps`` steps or ``every_seconds`` seconds."""
 
     def __init__(self, every_n_steps: int | None = None, every_seconds: float | None = 60.0) -> None:
         self.every_n_steps, self.every_seconds = every_n_steps, every_seconds
         self._last_save = time.monotonic()
 
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
+    def after_step(self, trainer: pl.Trainer) -> None:
         by_steps = bool(self.every_n_steps) and trainer.global_step % int(self.every_n_steps or 1) == 0
         by_time = (
             self.every_seconds is not None and time.monotonic() - self._last_save >= self.every_seconds
@@ -59,20 +64,13 @@ class MidEpochCheckpoint(pl.Callback):
             self._last_save = time.monotonic()
 
 
-class StopOnSignal(pl.Callback):
+class StopOnSignal(AfterStep):
     """Raises ``RunInterrupted`` after the first step that ends once a signal arrived."""
 
     def __init__(self, signals: StopSignals) -> None:
         self.signals = signals
 
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
+    def after_step(self, trainer: pl.Trainer) -> None:
         if self.signals.received is not None:
             save_last(trainer)
             where = f"in epoch {trainer.current_epoch + 1} after step {trainer.global_step}"

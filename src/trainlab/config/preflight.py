@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType, ValueType
-from omegaconf import OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from trainlab.config.checks import check_config
 from trainlab.config.compose import (
@@ -48,6 +48,15 @@ def _variants(parsed: list[Override]) -> list[list[str]]:
     return variants
 
 
+def check_job(job: DictConfig, run_dir: str, run_dir_option: str) -> None:
+    """Every check a job's config gets before anything heavy: its values, what its engine
+    can build, and the machine (devices, data and run directories).
+    """
+    check_config(job)
+    check_engine_config(job)
+    check_environment(job, run_dir, run_dir_option)
+
+
 def check_overrides(config_name: str, argv: list[str]) -> None:
     """Compose ``config_name`` with the command-line overrides and check the values."""
     multirun = any(arg in _MULTIRUN_FLAGS for arg in argv)
@@ -64,11 +73,8 @@ def check_overrides(config_name: str, argv: list[str]) -> None:
             with open_dict(cfg):
                 cfg.hydra.job.num = 0
         with hydra_state(cfg):
-            job = job_config(cfg)
-            check_config(job)
-            check_engine_config(job)
             run_dir_option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-            check_environment(job, str(OmegaConf.select(cfg, run_dir_option)), run_dir_option)
+            check_job(job_config(cfg), str(OmegaConf.select(cfg, run_dir_option)), run_dir_option)
 
 
 def preflight(config_name: str, argv: list[str]) -> None:

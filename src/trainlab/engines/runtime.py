@@ -45,9 +45,12 @@ def prepare_process() -> None:
 
 def build_datamodule(cfg: DictConfig) -> TensorDataModule:
     """The configured DataModule with its data loaded (so its ``spec`` is known)."""
+    from trainlab.config.runtime_checks import check_data_fits
+
     datamodule: TensorDataModule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
+    check_data_fits(cfg, datamodule.spec)  # monitors and predictions, for any DataModule
     return datamodule
 
 

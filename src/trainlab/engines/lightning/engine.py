@@ -22,7 +22,7 @@ from trainlab.engines.results import finish_interrupted, finish_run, record_hpar
 from trainlab.engines.runtime import EpochHistory, build_datamodule, epoch_end_hook, prepare_process
 from trainlab.errors import CheckpointError, RunInterrupted
 from trainlab.models.summary import torch_layers, write_summary
-from trainlab.run import resume_checkpoint, to_floats
+from trainlab.run import read_checkpoint, resume_checkpoint, to_floats
 
 
 def _forward(module: TrainModule) -> Any:
@@ -39,10 +39,7 @@ def _writer(trainer: pl.Trainer) -> Any | None:
 
 def _global_step(checkpoint: Path) -> int:
     """The optimizer steps a checkpoint had taken (TensorBoard drops later events)."""
-    import torch
-
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)
-    return int(state["global_step"])
+    return int(read_checkpoint(checkpoint)["global_step"])
 
 
 class LightningEngine:
@@ -98,6 +95,7 @@ class LightningEngine:
         prepare_process()
         datamodule = build_datamodule(cfg)
         module = build_module(cfg, datamodule.spec)
+        read_checkpoint(Path(ckpt_path))  # a corrupt file: one line before Lightning tries
         trainer = pl.Trainer(
             accelerator=cfg.trainer.get("accelerator", "auto"),
             devices=1,
