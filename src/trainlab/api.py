@@ -128,17 +128,17 @@ def resume(run_dir: str | Path, *overrides: str) -> RunResult:
     saved_file = directory / ".hydra" / "config.yaml"
     if not saved_file.is_file():
         raise ConfigError(f"resume={run_dir}: not a trainlab run directory (no .hydra/config.yaml)")
-    done = RunResult.read(directory)
-    status = json.loads((directory / METRICS_FILE).read_text()).get("status") if done.metrics else None
-    if done.metrics and status != INTERRUPTED:
-        print(f"run {directory} finished already; nothing to continue (see its {METRICS_FILE})")
-        return done
     unsafe = [o for o in overrides if not o.split("=", 1)[0].lstrip("+~").startswith(RESUME_OVERRIDES)]
     if unsafe:
         allowed = ", ".join(RESUME_OVERRIDES)
         raise ConfigError(
             f"resume keeps the run's config: {unsafe[0]} cannot change (allowed: {allowed})"
         )
+    done = RunResult.read(directory)
+    status = json.loads((directory / METRICS_FILE).read_text()).get("status") if done.metrics else None
+    if done.metrics and status != INTERRUPTED:
+        print(f"run {directory} finished already; nothing to continue (see its {METRICS_FILE})")
+        return done
     saved = OmegaConf.load(saved_file)
     assert isinstance(saved, DictConfig)
     cfg = compose(*overrides)  # Hydra's own node; the job's keys come from the saved run
