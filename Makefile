@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test test-fast lint format bench clean
+.PHONY: setup train test test-fast check lint format bench clean
 
 setup: $(STAMP)
 
@@ -19,16 +19,18 @@ $(STAMP): pyproject.toml
 train: setup
 	$(PY) train.py $(ARGS)
 
-test: setup
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+# ruff, the type checker (strict on src/, settings in pyproject.toml), then every test.
+test: setup check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Everything but the tests that train (marked slow): under a minute.
-test-fast: setup
+# The inner loop: the same checks and every test but those that train (marked slow).
+test-fast: setup check
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+check: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m mypy
 
 lint: setup
 	$(PY) -m ruff check --fix .
@@ -38,6 +40,7 @@ bench: setup
 	$(PY) -m benchmarks.epoch
 	$(PY) -m benchmarks.step_overhead
 	$(PY) -m benchmarks.startup
+	$(PY) -m benchmarks.resume
 	$(PY) -m benchmarks.figures
 	$(PY) -m benchmarks.report
 

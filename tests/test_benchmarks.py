@@ -102,6 +102,28 @@ def test_startup_benchmark_writes_every_measure(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_resume_benchmark_finds_a_killed_run_continued_exactly(tmp_path: Path) -> None:
+    output = tmp_path / "resume.json"
+    run_benchmark(
+        "resume", "datasets=digits", "digits_epochs=2", "runs=1", "saves=2", f"output={output}"
+    )
+    result = json.loads(output.read_text())
+    assert set(result["exactness"]) == {"digits/lightning", "digits/keras"}
+    for case in result["exactness"].values():
+        assert case["metrics_max_abs_diff"] == 0 and case["metrics_same_keys"], case
+        assert case["history_identical"] and case["exact"], case
+    assert result["exactness"]["digits/lightning"]["mid_epoch"]
+    for key in ("resumed_s", "fresh_s"):
+        assert_runs(result["first_step"][key], 1)
+    save = result["checkpoint_save"]
+    assert_runs(save["save_s"], 2)
+    assert is_positive(save["checkpoint_bytes"]) and is_positive(save["epoch_share"])
+    assert isinstance(save["met"], bool)
+    assert result["machine"]["cores"] >= 1
+    assert result["command"].startswith("python -m benchmarks.resume ")
+
+
+@pytest.mark.slow
 def test_figures_benchmark_writes_both_settings(tmp_path: Path) -> None:
     output = tmp_path / "figures.json"
     run_benchmark("figures", "runs=1", "trainer.max_epochs=2", f"output={output}")

@@ -11,14 +11,15 @@ after the run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hydra.core.utils import configure_log
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from trainlab.config.compose import compose, hydra_state, job_config
@@ -65,9 +66,7 @@ class RunResult:
 
 
 def _prepare_run(cfg: DictConfig, run_dir: str | Path | None) -> DictConfig:
-    """Lay out the run directory as ``hydra.main`` does (``.hydra/``, logging); sets ``cfg``'s
-    runtime output dir, so call it inside ``hydra_state``. Returns the job's config.
-    """
+    """Set ``cfg``'s run directory (Hydra's runtime output dir); the job's config."""
     directory = Path(run_dir if run_dir is not None else str(cfg.hydra.run.dir)).resolve()
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(directory)
@@ -75,6 +74,7 @@ def _prepare_run(cfg: DictConfig, run_dir: str | Path | None) -> DictConfig:
 
 
 def _write_hydra_dir(cfg: DictConfig, job: DictConfig) -> None:
+    """``.hydra/`` as ``hydra.main`` writes it."""
     hydra_dir = Path(str(job.paths.output_dir)) / str(cfg.hydra.output_subdir)
     hydra_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(job, hydra_dir / "config.yaml")
@@ -82,7 +82,28 @@ def _write_hydra_dir(cfg: DictConfig, job: DictConfig) -> None:
         OmegaConf.save(cfg.hydra, hydra_dir / "hydra.yaml")
         overrides = OmegaConf.create(list(cfg.hydra.overrides.task))
         OmegaConf.save(overrides, hydra_dir / "overrides.yaml")
-    configure_log(cfg.hydra.job_logging, cfg.hydra.verbose)
+
+
+@contextlib.contextmanager
+def _run_log(cfg: DictConfig, job: DictConfig) -> Iterator[None]:
+    """The run's ``<job name>.log`` (``train.log``), as the CLI writes it, during the run.
+
+    Only this one handler is added (and removed): Hydra's ``configure_log`` would replace,
+    and close, every logging handler of the calling process.
+    """
+    handler = logging.FileHandler(Path(str(job.paths.output_dir)) / f"{cfg.hydra.job.name}.log")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    handler.setLevel(logging.INFO)
+    trainlab_log = logging.getLogger("trainlab")
+    level = trainlab_log.level
+    trainlab_log.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        trainlab_log.setLevel(level)
+        handler.close()
 
 
 def _config(overrides: tuple[str | DictConfig, ...], config_name: str) -> DictConfig:
@@ -111,7 +132,8 @@ def train(
     with hydra_state(cfg):
         check_job(job, str(job.paths.output_dir), "run_dir")
         _write_hydra_dir(cfg, job)
-        metrics = load_engine(job).fit(job, callbacks)
+        with _run_log(cfg, job):
+            metrics = load_engine(job).fit(job, callbacks)
         directory = Path(str(job.paths.output_dir))
     return RunResult(metrics, directory, RunResult.read(directory).history)
 
@@ -162,4 +184,5 @@ def evaluate(ckpt_path: str | Path, *overrides: str, run_dir: str | Path | None 
     with hydra_state(cfg):
         check_job(job, str(job.paths.output_dir), "run_dir")
         _write_hydra_dir(cfg, job)
-        return evaluate_checkpoint(job)
+        with _run_log(cfg, job):
+            return evaluate_checkpoint(job)

@@ -17,6 +17,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.trainer.states import TrainerFn
 
 from trainlab.engines.interrupts import StopSignals
 
@@ -78,19 +79,30 @@ class StopOnSignal(AfterStep):
 
 
 class RunState(pl.Callback):
-    """The epoch history and the RNG states, saved in and restored from every checkpoint."""
+    """The epoch history and the RNG states, saved in every checkpoint and restored when a
+    fit continues from one (not when the best checkpoint is validated or tested).
+    """
+
+    KEY = "trainlab_run_state"
 
     def __init__(self, epochs: list[dict[str, float]]) -> None:
         self.epochs = epochs
 
-    def state_dict(self) -> dict[str, Any]:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         state: dict[str, Any] = {"epochs": list(self.epochs), "torch_rng": torch.get_rng_state()}
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
-        return state
+        checkpoint[self.KEY] = state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.epochs[:] = state_dict["epochs"]
-        torch.set_rng_state(state_dict["torch_rng"])
-        if "cuda_rng" in state_dict and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state_dict["cuda_rng"])
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get(self.KEY)
+        if state is None or trainer.state.fn != TrainerFn.FITTING:
+            return
+        self.epochs[:] = state["epochs"]
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])

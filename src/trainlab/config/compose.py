@@ -10,7 +10,6 @@ that is itself a Hydra app can start runs.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 
 from hydra import compose as hydra_compose
@@ -47,12 +46,7 @@ def describe_composition_error(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def hydra_state(cfg: DictConfig | None = None) -> Iterator[None]:
-    """Hydra's global state for one composition or run (``cfg`` as its ``HydraConfig``).
-
-    The root logger's handlers are restored too: a run logs to its own ``train.log``.
-    """
-    root = logging.getLogger()
-    outer_handlers, outer_level = list(root.handlers), root.level
+    """Hydra's global state for one composition or run (``cfg`` as its ``HydraConfig``)."""
     global_hydra = GlobalHydra.instance()
     outer_hydra = global_hydra.hydra if global_hydra.is_initialized() else None
     outer_config = HydraConfig.instance().cfg
@@ -66,11 +60,6 @@ def hydra_state(cfg: DictConfig | None = None) -> Iterator[None]:
         if outer_hydra is not None:
             GlobalHydra.instance().initialize(outer_hydra)
         HydraConfig.instance().cfg = outer_config
-        for handler in root.handlers:
-            if handler not in outer_handlers:
-                handler.close()
-        root.handlers[:] = outer_handlers
-        root.setLevel(outer_level)
 
 
 def compose(*overrides: str, config_name: str = "train") -> DictConfig:

@@ -85,6 +85,7 @@ class LastCheckpoint(keras.callbacks.Callback):
         states = {k: v for k, v in states.items() if int(k) >= epoch - 1}
         states[str(epoch)] = self.state(epoch)
         text = json.dumps(states, allow_nan=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(state_file(self.path), lambda temporary: temporary.write_text(text))
         _save_model(self.model, self.path)
 

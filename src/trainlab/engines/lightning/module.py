@@ -240,8 +240,8 @@ class TrainModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get(EPOCH_STATE)
-        if state is None:
-            return
+        if state is None or self.trainer.state.fn != TrainerFn.FITTING:
+            return  # validating or testing the best checkpoint: no epoch to continue
         for name, metric in self._metrics("fit").items(keep_base=True):
             for key, value in state["metrics"][name].items():
                 moved = value.to(self.device) if isinstance(value, torch.Tensor) else value
