@@ -25,7 +25,7 @@ test: setup check
 
 # The inner loop: the same checks and every test but those that train (marked slow).
 test-fast: setup check
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
 check: setup
 	$(PY) -m ruff check .

@@ -1,9 +1,10 @@
 """Bad input ends in one line and a non-zero exit, before anything heavy runs.
 
-Each mistake runs the real CLI (``python train.py ...``) and must give: exit status 2
-(the pre-flight's), exactly one stderr line, starting ``trainlab: error:``, no
-traceback, and no run directory left behind (the pre-flight runs before Hydra makes
-it). What only the loaded data can tell is checked in-process against the same
+Each mistake is refused by the Python API with the pre-flight's one-line message and
+no run directory; a few of each kind also run the real CLI (``python train.py ...``),
+which must give exit status 2, exactly one stderr line starting ``trainlab: error:``,
+no traceback, and no run directory left behind (the pre-flight runs before Hydra
+makes it). What only the loaded data can tell is checked in-process against the same
 functions the engines call. Only the last test trains.
 """
 
@@ -21,6 +22,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+import trainlab
 from trainlab.config import environment
 from trainlab.config.data_checks import check_task_fits
 from trainlab.config.environment import available_cpus, check_data_dir, cuda_devices
@@ -28,7 +30,7 @@ from trainlab.config.preflight import USAGE_ERROR, check_overrides
 from trainlab.config.runtime_checks import check_data_fits
 from trainlab.data.layouts import TASK_METRICS, layout_of
 from trainlab.data.splitting import three_way_split
-from trainlab.errors import ConfigError, DataError
+from trainlab.errors import ConfigError, DataError, TrainlabError
 
 from .helpers import REPO, Result, run_script
 
@@ -114,7 +116,24 @@ CASES = [
 
 
 @pytest.mark.parametrize(("overrides", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_before_the_run_directory(overrides, fragment, cli_train):
+def test_bad_input_is_refused_before_the_run_directory(overrides, fragment, tmp_path: Path):
+    """Through the Python API, which runs the pre-flight's checks in-process."""
+    run_dir = tmp_path / "run"
+    with pytest.raises(TrainlabError) as refused:
+        trainlab.train(*overrides.split(), run_dir=run_dir)
+    message = str(refused.value)
+    assert message.startswith("trainlab: error: ") and "\n" not in message
+    assert fragment in message, message
+    assert not run_dir.exists()
+
+
+# The command line gives the same refusals as one stderr line and exit 2: a few of each kind.
+CLI_CASES = ["monitor keras", "split seed", "tiny val", "predict", "tpu", "ddp keras", "no train"]
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_bad_input_is_one_line_before_the_run_directory(case: str, cli_train) -> None:
+    overrides, fragment = next(c[1:] for c in CASES if c[0] == case)
     assert_one_line(cli_train(*overrides.split(), timeout=120), fragment)
 
 
@@ -221,6 +240,7 @@ def test_these_refusals_come_before_torch_is_imported(override, tmp_path: Path):
 
 
 # What only the loaded data can tell, and that the layouts say what the data is.
+@pytest.mark.slow
 def test_an_empty_split_found_when_loading_names_its_option():
     import torch
 

@@ -34,6 +34,7 @@ def test_digits_split_is_stratified_seeded_and_complete(compose_train):
     assert float(first.splits.train[0].max()) == 1.0  # pixel_scale=unit: 0..16 -> 0..1
 
 
+@pytest.mark.slow  # reads the 70,000 real digits when they are there
 def test_mnist_keeps_the_original_split_and_scales_pixels(compose_train, data_dir):
     mnist = _setup(compose_train, *data_dir.mnist)
     train, val, test = (len(p[1]) for p in (mnist.splits.train, mnist.splits.val, mnist.splits.test))

@@ -134,6 +134,7 @@ def test_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None
     assert errors and all("NaN" in e for e in errors)
 
 
+@pytest.mark.slow
 def test_all_trials_failing_exits_nonzero(tmp_path: Path) -> None:
     result = run_sweep(
         tmp_path, "hydra.sweeper.n_trials=2", "optimizer.lr=choice(1e30)", "model.activation=relu"
@@ -248,6 +249,7 @@ def heartbeat_study(tmp_path: Path) -> tuple[optuna.Study, str]:
     return open_study("s", url, "maximize", heartbeat_interval=1), url
 
 
+@pytest.mark.slow  # waits out a heartbeat
 def test_a_dead_workers_trial_is_run_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from trainlab.sweep.recovery import Heartbeat, trials_to_start
     from trainlab.sweep.study import claim, close, open_storage
@@ -270,6 +272,7 @@ def test_a_dead_workers_trial_is_run_again(tmp_path: Path, caplog: pytest.LogCap
     assert study.get_trials()[again.number].system_attrs["failed_trial"] == lost.number
 
 
+@pytest.mark.slow  # waits out a heartbeat
 def test_a_live_workers_trial_is_left_to_it(tmp_path: Path) -> None:
     from trainlab.sweep.recovery import Heartbeat, trials_to_start
     from trainlab.sweep.study import claim, open_storage
