@@ -6,9 +6,10 @@ import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 PACKAGES = ("torch", "lightning", "keras")
 
@@ -28,13 +29,19 @@ def installed(package: str) -> str | None:
         return None
 
 
-def machine(device: torch.device) -> dict[str, Any]:
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+def host() -> dict[str, Any]:
+    """The CPU, cores, Python and library versions; imports nothing heavy."""
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": gpu or "cpu",
         "python": platform.python_version(),
         **{name: installed(name) for name in PACKAGES},
     }
+
+
+def machine(device: torch.device) -> dict[str, Any]:
+    """``host()`` and what torch runs on: its threads and the device."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return {**host(), "torch_threads": torch.get_num_threads(), "device": gpu or "cpu"}

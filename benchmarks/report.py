@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from benchmarks.machine import host
 
 Result = Mapping[str, Any]
 
@@ -121,29 +120,9 @@ def short_name(target: Any) -> str:
     return str(target).rsplit(".", 1)[-1]
 
 
-def installed(package: str) -> str | None:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return None
-
-
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        if line.startswith("model name"):
-            return line.partition(":")[2].strip()
-    return platform.processor() or platform.machine()
-
-
 def this_machine() -> dict[str, Any]:
     """This machine as ``benchmarks.machine`` records one, without importing torch."""
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        **{name: installed(name) for name in PACKAGES},
-    }
+    return host()
 
 
 def describe_machine(machine: Mapping[str, Any]) -> str:

@@ -12,13 +12,14 @@ write to a temporary directory.
 
 1. Exactness, for each dataset and engine. digits is ``model=mlp_dropout data.batch_size=32``
    (dropout: the RNG state must survive too), MNIST the default MLP (784-256-256-10, Adam);
-   ``figures=false``. Each is run uninterrupted (the plain command), then run again and
-   killed, then continued with ``resume=``. The killed Lightning run writes its mid-epoch
-   ``last.ckpt`` at one step only (``every_n_steps`` = that step, ``every_seconds=null``), a
-   third of an epoch into epoch ``E // 2 + 1`` of ``E``, and SIGKILLs itself a third of an
-   epoch later (``benchmarks.kill``: the same step however loaded the machine), so the
-   continuation starts mid-epoch and redoes the lost steps. The Keras engine checkpoints at
-   epoch ends only: its run is SIGKILLed from here once epoch 1's ``last.keras`` appears.
+   ``figures=false``. Each is run uninterrupted, then run again and killed, then continued
+   with ``resume=``; the first two with ``every_seconds=null``, so that no mid-epoch
+   checkpoint falls where the machine's speed puts it. The killed Lightning run writes its
+   mid-epoch ``last.ckpt`` at one step only (``every_n_steps`` = that step), a third of an
+   epoch into epoch ``E // 2 + 1`` of ``E``, and SIGKILLs itself a third of an epoch later
+   (``benchmarks.kill``: the same step however loaded the machine), so the continuation
+   starts mid-epoch and redoes the lost steps. The Keras engine checkpoints at epoch ends
+   only: its run is SIGKILLed from here once epoch 1's ``last.keras`` appears.
    Reported: the largest absolute difference between the two ``metrics.json`` and whether
    the two ``history.csv`` are the same bytes (on CPU: 0, and yes).
 2. Seconds to the first training step, continued against fresh, on the Lightning run of the
@@ -105,6 +106,11 @@ class Case:
         length = f"trainer.max_epochs={epochs or self.epochs}"
         return [*DATASETS[self.dataset], f"engine={self.engine}", length, "figures=false", *self.extra]
 
+    def timeless(self) -> list[str]:
+        """The runs of part 1: mid-epoch checkpoints by step only (none unless a step is given),
+        so where they fall does not depend on the machine's speed."""
+        return [*self.overrides(), f"{MID_EPOCH}.every_seconds=null"]
+
 
 @dataclass
 class Options:
@@ -187,15 +193,16 @@ def epochs_done(run_dir: Path) -> int:
 
 def kill_lightning(case: Case, whole: Path, run_dir: Path) -> dict[str, Any]:
     """Run ``case`` into ``run_dir``, SIGKILLed a third of an epoch after a mid-epoch checkpoint."""
-    steps = global_step(whole / CHECKPOINTS_DIR / LAST["lightning"]) // epochs_done(whole)
-    if steps < 3:
-        raise SystemExit(f"{case.name}: {steps} steps an epoch; a mid-epoch kill needs 3 or more")
-    saved = steps * (epochs_done(whole) // 2) + steps // 3
+    # The uninterrupted run wrote no mid-epoch checkpoint: its last.ckpt ends its last epoch.
+    epochs, total = epochs_done(whole), global_step(whole / CHECKPOINTS_DIR / LAST["lightning"])
+    steps = total // epochs
+    if steps < 3 or steps * epochs != total:
+        raise SystemExit(f"{case.name}: {total} steps in {epochs} epochs; a mid-epoch kill needs 3+")
+    saved = steps * (epochs // 2) + steps // 3
     killed = saved + steps // 3
     args = [
-        *case.overrides(),
+        *case.timeless(),
         f"{MID_EPOCH}.every_n_steps={saved}",
-        f"{MID_EPOCH}.every_seconds=null",
         "+callbacks.sigkill._target_=benchmarks.kill.sigkill_at_step",
         f"+callbacks.sigkill.step={killed}",
         f"hydra.run.dir={run_dir}",
@@ -213,7 +220,7 @@ def kill_lightning(case: Case, whole: Path, run_dir: Path) -> dict[str, Any]:
 def kill_keras(case: Case, run_dir: Path) -> dict[str, Any]:
     """Run ``case`` into ``run_dir``, SIGKILLed from here once ``last.keras`` appears."""
     last, log = run_dir / CHECKPOINTS_DIR / LAST["keras"], run_dir.with_suffix(".log")
-    args = [*case.overrides(), f"hydra.run.dir={run_dir}"]
+    args = [*case.timeless(), f"hydra.run.dir={run_dir}"]
     process = spawn(args, log)
     while not last.is_file() and process.poll() is None:
         time.sleep(POLL_SECONDS)
@@ -252,7 +259,7 @@ def kill_and_resume(case: Case, scratch: Path, keep: Path | None = None) -> dict
     folder = scratch / case.name.replace("/", "-")
     folder.mkdir(parents=True)
     whole, run_dir = folder / "whole", folder / "killed"
-    finish([*case.overrides(), f"hydra.run.dir={whole}"], folder / "whole.log")
+    finish([*case.timeless(), f"hydra.run.dir={whole}"], folder / "whole.log")
     if case.engine == "lightning":
         killed = kill_lightning(case, whole, run_dir)
     else:
@@ -262,7 +269,7 @@ def kill_and_resume(case: Case, scratch: Path, keep: Path | None = None) -> dict
     if keep is not None:
         shutil.copytree(run_dir, keep)
     finish([f"resume={run_dir}"], folder / "resumed.log")
-    return {"overrides": case.overrides(), **killed, **compare(whole, run_dir)}
+    return {"overrides": case.timeless(), **killed, **compare(whole, run_dir)}
 
 
 def first_steps(case: Case, killed: Path, scratch: Path, runs: int) -> dict[str, Any]:

@@ -7,17 +7,17 @@ agree to 1e-5, and both engines' metrics agree on the same weights.
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
 import torch
 from hydra.utils import instantiate
 
-from trainlab.engines.keras.adapters import SetEpoch
-from trainlab.engines.keras.fit import compile_model, keras_batches
-from trainlab.engines.keras.optimizers import build_optimizer
-from trainlab.engines.lightning.build import build_module
 from trainlab.engines.runtime import build_datamodule
+
+if TYPE_CHECKING:  # Lightning and Keras are imported by the tests that use them
+    import lightning.pytorch as pl
 
 TOLERANCE = 1e-5
 CASES = {
@@ -48,6 +48,8 @@ def _max_weight_difference(torch_net: torch.nn.Module, keras_model, names: list[
 
 
 def _quiet_trainer(**options: int) -> pl.Trainer:
+    import lightning.pytorch as pl
+
     return pl.Trainer(
         max_epochs=1,
         accelerator="cpu",
@@ -63,6 +65,11 @@ def _quiet_trainer(**options: int) -> pl.Trainer:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_one_epoch_of_plain_sgd_ends_with_the_same_weights(case: str, compose_train) -> None:
+    from trainlab.engines.keras.adapters import SetEpoch
+    from trainlab.engines.keras.fit import compile_model, keras_batches
+    from trainlab.engines.keras.optimizers import build_optimizer
+    from trainlab.engines.lightning.build import build_module
+
     cfg = compose_train(*CASES[case], "optimizer=sgd", "optimizer.lr=0.05", "optimizer.momentum=0.0")
     datamodule = build_datamodule(cfg)
     spec = datamodule.spec
@@ -95,6 +102,8 @@ def test_one_epoch_of_plain_sgd_ends_with_the_same_weights(case: str, compose_tr
 
 def test_the_shuffled_order_changes_per_epoch_as_lightnings(compose_train) -> None:
     """Two epochs of shuffled batches: the Keras dataset follows the sampler's epochs."""
+    from trainlab.engines.keras.fit import keras_batches
+
     cfg = compose_train("data=digits")
     datamodule = build_datamodule(cfg)
     batches = keras_batches(datamodule.train_dataloader(), datamodule.spec)

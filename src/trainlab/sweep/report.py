@@ -9,6 +9,7 @@ one too many, a killed worker's, an interrupted one) are left out; their re-runs
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import shlex
 import warnings
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
+from trainlab.run import write_atomically
 from trainlab.sweep.study import counted_trials
 
 if TYPE_CHECKING:
@@ -47,22 +49,25 @@ def _last_epoch(trial: optuna.trial.FrozenTrial) -> int | None:
 def write_csv(study: optuna.Study, path: Path) -> Path:
     trials = _trials(study)
     names = sorted({name for t in trials for name in t.params})
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["number", "state", "value", "duration_s", "epochs", *names, "error"])
-        for t in trials:
-            writer.writerow(
-                [
-                    t.number,
-                    t.state.name,
-                    t.value if t.value is not None else "",
-                    f"{_duration(t):.2f}" if _duration(t) is not None else "",
-                    _last_epoch(t) or "",
-                    *(t.params.get(name, "") for name in names),
-                    t.user_attrs.get("error", ""),
-                ]
-            )
-    return path
+
+    def write(target: Path) -> None:
+        with target.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["number", "state", "value", "duration_s", "epochs", *names, "error"])
+            for t in trials:
+                writer.writerow(
+                    [
+                        t.number,
+                        t.state.name,
+                        t.value if t.value is not None else "",
+                        f"{_duration(t):.2f}" if _duration(t) is not None else "",
+                        _last_epoch(t) or "",
+                        *(t.params.get(name, "") for name in names),
+                        t.user_attrs.get("error", ""),
+                    ]
+                )
+
+    return write_atomically(path, write)
 
 
 def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
@@ -88,8 +93,11 @@ def write_best(study: optuna.Study, path: Path, metric: str, program: str) -> Pa
         "overrides": overrides,
         "command": " ".join([program, *map(shlex.quote, overrides)]),
     }
-    OmegaConf.save(OmegaConf.create(content), path)
-    return path
+    return write_atomically(path, lambda target: OmegaConf.save(OmegaConf.create(content), target))
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    figure.savefig(path, dpi=100, bbox_inches="tight")
 
 
 def write_plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
@@ -108,7 +116,7 @@ def write_plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
                 axes: Any = getattr(plots, function)(study)
             figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
             figure.set_size_inches(10, 6)
-            figure.savefig(sweep_dir / filename, dpi=100, bbox_inches="tight")
+            write_atomically(sweep_dir / filename, functools.partial(_save_figure, figure))
             plt.close(figure)
             written.append(sweep_dir / filename)
         except Exception as error:  # e.g. importances of fewer than two complete trials
