@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from benchmarks import report
+from benchmarks.epoch_report import LABELS
 
 MACHINE = {
     "cpu": "Test CPU 3000",
@@ -21,13 +22,6 @@ MACHINE = {
     "torch": "2.13.0",
     "lightning": "2.5.0",
     "keras": "3.6.0",
-}
-LABELS = {
-    "raw": "raw loop (batched indexing)",
-    "trainlab": "trainlab (Lightning engine)",
-    "keras": "trainlab (Keras engine)",
-    "per_sample": "per-sample Dataset + DataLoader",
-    "floor": "compute floor (GEMM)",
 }
 SECONDS = {"raw": 0.5, "trainlab": 0.6, "keras": 1.2, "per_sample": 2.4, "floor": 0.25}
 TRAIN_SAMPLES = 1000

@@ -86,6 +86,10 @@ def test_a_killed_run_resumed_ends_exactly_as_an_uninterrupted_one(tmp_path: Pat
     if engine == "lightning":
         import torch
 
+        # The mid-epoch saves and Lightning's own keep to one last.ckpt (no last-v1.ckpt).
+        names = sorted(p.name for p in (killed / "checkpoints").iterdir())
+        assert names == ["best.ckpt", "last.ckpt"]
+
         best = [
             torch.load(d / "checkpoints" / "best.ckpt", weights_only=False)["state_dict"]
             for d in (whole.run_dir, killed)

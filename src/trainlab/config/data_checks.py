@@ -97,7 +97,7 @@ def _check_split_sizes(cfg: DictConfig, layout: DataLayout) -> None:
 
 
 def check_monitors(cfg: DictConfig, task: TaskKind, data_name: str) -> None:
-    """The monitored metrics exist in this task's logs and are followed in their direction."""
+    """The monitored metrics exist in the task's logs and are followed in their direction."""
     logged = metric_names(task)
     for key, mode_key in MONITORS.items():
         metric = value_at(cfg, key)

@@ -64,7 +64,7 @@ def check_objective(metric: Any, direction: Any, logged: list[str]) -> None:
     if metric not in logged:
         hint = " (sweeps select on validation metrics, never on test ones)" if "test/" in metric else ""
         raise ConfigError(
-            f"optimized_metric={metric} is never logged by this task; it logs {', '.join(logged)}{hint}"
+            f"optimized_metric={metric} is never logged by the run; it logs {', '.join(logged)}{hint}"
         )
 
 
