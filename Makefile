@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup train test test-fast check lint format bench clean
+.PHONY: setup train test test-fast check lint format bench dashboard clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,12 @@ bench: setup
 	$(PY) -m benchmarks.resume
 	$(PY) -m benchmarks.figures
 	$(PY) -m benchmarks.report
+
+# TensorBoard on every run under outputs/, reachable from this machine only (PORT=6007 ...).
+PORT ?= 6006
+dashboard: setup
+	@echo "TensorBoard: http://127.0.0.1:$(PORT)/"
+	exec $(VENV)/bin/tensorboard --logdir outputs --host 127.0.0.1 --port $(PORT)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

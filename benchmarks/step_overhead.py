@@ -38,12 +38,10 @@ CALLBACKS = (  # conf/callbacks/default.yaml
     "early_stopping",
     "model_checkpoint",
     "rich_progress_bar",
-    "learning_rate_monitor",
     "model_summary",
 )
 # What removing a default callback or the logger takes besides deleting its config node:
-# Lightning adds its own progress bar, summary and checkpoint unless told not to, and the
-# learning rate monitor needs a logger.
+# Lightning adds its own progress bar, summary and checkpoint unless told not to.
 WITHOUT = {
     "rich_progress_bar": ["+trainer.enable_progress_bar=false"],
     "model_summary": ["+trainer.enable_model_summary=false"],
@@ -64,12 +62,11 @@ def without(names: Sequence[str]) -> list[str]:
 
 
 def lightning_rows() -> dict[str, list[str]]:
-    """Row name -> overrides: bare, each callback alone (the logger kept for the LR monitor)."""
+    """Row name -> overrides: bare, each callback alone, the logger alone, everything."""
     rows = {"lightning_bare": [*without(CALLBACKS), "~logger"]}
     for name in CALLBACKS:
         others = [c for c in CALLBACKS if c != name]
-        logger = [] if name == "learning_rate_monitor" else ["~logger"]
-        rows[f"lightning_bare+{name}"] = [*without(others), *logger]
+        rows[f"lightning_bare+{name}"] = [*without(others), "~logger"]
     rows["lightning_bare+logger"] = without(CALLBACKS)
     rows["lightning"] = []
     return rows

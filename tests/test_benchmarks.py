@@ -24,7 +24,6 @@ CALLBACKS = {
     "early_stopping",
     "model_checkpoint",
     "rich_progress_bar",
-    "learning_rate_monitor",
     "model_summary",
 }
 

@@ -44,9 +44,12 @@ def test_keras_run_directory_is_laid_out_as_a_lightning_run(keras_run: Result) -
 @pytest.mark.slow
 def test_keras_run_logs_lightnings_tensorboard_tags_and_hparams(keras_run: Result) -> None:
     events = _events(keras_run.run_dir)
-    tags = set(events.Tags()["scalars"])
-    assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc", "epoch"} <= tags
-    hparams = events.PluginTagToContent("hparams")
+    curves = {"train/loss", "train/acc", "train/lr", "val/loss", "val/acc"}
+    assert set(events.Tags()["scalars"]) == curves
+    assert [event.step for event in events.Scalars("val/loss")] == [1, 2]  # stepped by epoch
+    summary = _events(keras_run.run_dir / "summary")
+    assert set(summary.Tags()["scalars"]) == set(keras_run.metrics)
+    hparams = summary.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in hparams
     assert "optimizer.lr" in hparams["_hparams_/session_start_info"].decode(errors="ignore")
 

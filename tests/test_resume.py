@@ -138,12 +138,13 @@ def test_a_signal_stops_the_run_after_its_step_with_the_signals_exit_code(
     assert len(errors) == 1 and "stopped the run" in errors[0]
     assert "Traceback" not in stderr
     assert f"resume={run_dir}" in stdout
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["status"] == "interrupted"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert set(json.loads((run_dir / "metrics.json").read_text())) <= {"val/loss", "val/acc"}
     assert (run_dir / "checkpoints" / f"last{SUFFIX[engine]}").is_file()
     resumed = _resume(run_dir, "trainer.max_epochs=3")
     assert resumed.returncode == 0, resumed.stderr
-    assert "status" not in json.loads((run_dir / "metrics.json").read_text())
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "finished" and record["epochs"] == 3
 
 
 def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path: Path) -> None:

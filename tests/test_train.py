@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -34,8 +35,8 @@ def test_run_directory_holds_config_events_checkpoints_and_metrics(digits_run):
 
 def test_the_progress_bar_ends_each_epoch_complete_with_its_speed(digits_run):
     """The bar skips most per-batch redraws, but never the last one or the speed."""
-    ends = re.findall(r"Epoch (\d)/2 .* 37/37 .* ([0-9.]+)it/s", digits_run.stdout)
-    assert [epoch for epoch, _ in ends][-1] == "2"
+    ends = re.findall(r"Epoch (\d)/3 .* 37/37 .* ([0-9.]+)it/s", digits_run.stdout)
+    assert [epoch for epoch, _ in ends][-1] == "3"
     assert all(float(speed) > 0 for _, speed in ends)
 
 
@@ -43,9 +44,13 @@ def test_tensorboard_has_per_epoch_scalars_and_hparams(digits_run):
     events = EventAccumulator(str(digits_run.run_dir))
     events.Reload()
     scalars = set(events.Tags()["scalars"])
-    assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc"} <= scalars
-    assert len(events.Scalars("val/loss")) == 3  # once per epoch, not per step
-    hparams = events.PluginTagToContent("hparams")
+    assert scalars == {"train/loss", "train/acc", "train/lr", "val/loss", "val/acc"}
+    assert [event.step for event in events.Scalars("val/loss")] == [1, 2, 3]  # once per epoch
+    summary = EventAccumulator(str(digits_run.run_dir / "summary"))
+    summary.Reload()
+    finals = {tag: summary.Scalars(tag)[-1].value for tag in summary.Tags()["scalars"]}
+    assert finals == pytest.approx(digits_run.metrics)
+    hparams = summary.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in hparams
     start = hparams["_hparams_/session_start_info"].decode(errors="ignore")
     assert "optimizer.lr" in start and "model.hidden" in start
@@ -105,7 +110,10 @@ def test_nan_loss_stops_the_run_and_keeps_the_checkpoints(cli_train, data_dir):
     events = EventAccumulator(str(result.run_dir))
     events.Reload()
     assert "val/loss" in events.Tags()["scalars"]  # the logs written so far survive
-    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
+    summary = EventAccumulator(str(result.run_dir / "summary"))
+    summary.Reload()
+    assert "_hparams_/session_start_info" in summary.PluginTagToContent("hparams")
+    assert json.loads((result.run_dir / "run.json").read_text())["status"] == "failed"
 
 
 def test_missing_dataset_is_one_line_naming_the_path(cli_train, tmp_path: Path):
@@ -132,8 +140,7 @@ def test_gradient_clipping_and_the_lr_schedule_apply_to_every_step(tmp_path: Pat
         )
         events = EventAccumulator(str(result.run_dir))
         events.Reload()
-        lr_tag = next(tag for tag in events.Tags()["scalars"] if tag.startswith("lr-"))
-        return result.metrics, [event.value for event in events.Scalars(lr_tag)]
+        return result.metrics, [event.value for event in events.Scalars("train/lr")]
 
     free, constant = run("free")
     # Each gradient entry clipped to 1e-9: the network cannot leave its initial weights.

@@ -26,6 +26,7 @@ from trainlab.config.compose import compose, hydra_state, job_config
 from trainlab.config.preflight import check_job
 from trainlab.engines import Metrics, load_engine
 from trainlab.errors import ConfigError
+from trainlab.record import FINISHED, RUN_FILE, STOPPED_EARLY, read_record
 from trainlab.run import HISTORY_FILE, METRICS_FILE, evaluate_checkpoint
 
 __all__ = ["RunResult", "compose", "evaluate", "resume", "train"]
@@ -144,8 +145,6 @@ def resume(run_dir: str | Path, *overrides: str) -> RunResult:
     The run's saved config is used as it is; ``overrides`` may only change what
     ``RESUME_OVERRIDES`` names. A run that finished is left as it is.
     """
-    from trainlab.engines.results import INTERRUPTED
-
     directory = Path(run_dir).resolve()
     saved_file = directory / ".hydra" / "config.yaml"
     if not saved_file.is_file():
@@ -156,11 +155,10 @@ def resume(run_dir: str | Path, *overrides: str) -> RunResult:
         raise ConfigError(
             f"resume keeps the run's config: {unsafe[0]} cannot change (allowed: {allowed})"
         )
-    done = RunResult.read(directory)
-    status = json.loads((directory / METRICS_FILE).read_text()).get("status") if done.metrics else None
-    if done.metrics and status != INTERRUPTED:
-        print(f"run {directory} finished already; nothing to continue (see its {METRICS_FILE})")
-        return done
+    status = (read_record(directory) or {}).get("status")
+    if status in (FINISHED, STOPPED_EARLY):
+        print(f"run {directory} finished already ({status}); nothing to continue (see its {RUN_FILE})")
+        return RunResult.read(directory)
     saved = OmegaConf.load(saved_file)
     assert isinstance(saved, DictConfig)
     cfg = compose(*overrides)  # Hydra's own node; the job's keys come from the saved run

@@ -98,9 +98,14 @@ def _resume(argv: list[str]) -> None:
         exit_with(error)
 
 
+#: Flags that make Hydra print instead of run: ``resume=`` with one of them is Hydra's too.
+_HELP_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info"}
+
+
 def train() -> None:
     argv = sys.argv[1:]
-    if any(arg.startswith("resume=") for arg in argv) and not {"-m", "--multirun"} & set(argv):
+    hydra_only = {"-m", "--multirun", *_HELP_FLAGS} & set(argv)
+    if any(arg.startswith("resume=") for arg in argv) and not hydra_only:
         try:
             _resume(argv)
         except SystemExit as done:

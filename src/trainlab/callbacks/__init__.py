@@ -1,6 +1,6 @@
 """Lightning callbacks of trainlab's own (``conf/callbacks``); the rest are Lightning's."""
 
-from trainlab.callbacks.progress import ThrottledRichProgressBar
+from trainlab.callbacks.progress import QuietRichModelSummary, ThrottledRichProgressBar
 from trainlab.callbacks.resume import MidEpochCheckpoint
 
-__all__ = ["MidEpochCheckpoint", "ThrottledRichProgressBar"]
+__all__ = ["MidEpochCheckpoint", "QuietRichModelSummary", "ThrottledRichProgressBar"]

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from trainlab.config import resolvers
 from trainlab.config.checks import check_config
 
 
@@ -13,5 +14,6 @@ def _find_config_dir() -> Path:
 
 
 CONFIG_DIR = _find_config_dir()
+resolvers.register()  # before any config is composed
 
 __all__ = ["CONFIG_DIR", "check_config"]

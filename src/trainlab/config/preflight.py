@@ -25,6 +25,7 @@ from trainlab.config.compose import (
 )
 from trainlab.config.engine_checks import check_engine_config
 from trainlab.config.environment import check_environment
+from trainlab.config.resolvers import names_only
 from trainlab.errors import ConfigError, TrainlabError, exit_with
 
 _MULTIRUN_FLAGS = {"-m", "--multirun"}
@@ -72,7 +73,7 @@ def check_overrides(config_name: str, argv: list[str]) -> None:
         if multirun:  # as the sweep's first job sees it: ${hydra:job.num} resolves
             with open_dict(cfg):
                 cfg.hydra.job.num = 0
-        with hydra_state(cfg):
+        with hydra_state(cfg), names_only():
             run_dir_option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
             check_job(job_config(cfg), str(OmegaConf.select(cfg, run_dir_option)), run_dir_option)
 

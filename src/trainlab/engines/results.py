@@ -1,7 +1,8 @@
-"""What every run leaves when training ends, on either engine.
+"""What every run leaves when training starts and ends, on either engine.
 
-The baseline's scores beside the network's, ``metrics.json``, ``history.csv``, the
-figures, the HPARAMS entry and the predictions a lesson asks for. An engine hands
+``run.json`` (status, why it stopped, the best epoch), the baseline's scores beside the
+network's, ``metrics.json``, ``history.csv``, the figures, the HPARAMS session and TEXT
+entries, the predictions a lesson asks for, and the three lines the terminal shows. An engine hands
 over its trained model as a ``Forward``: raw inputs in, raw outputs (logits or
 values) out, in evaluation mode.
 """
@@ -9,19 +10,32 @@ values) out, in evaluation mode.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from trainlab.baselines import PREFIX as BASELINE_PREFIX
 from trainlab.baselines import baseline_metrics
+from trainlab.console import FILE_ONLY, quiet
 from trainlab.data.base import TensorDataModule
 from trainlab.engines.runtime import EpochHistory, config_choices
+from trainlab.errors import RunInterrupted
+from trainlab.record import (
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    PRUNED,
+    STOPPED_EARLY,
+    RunRecord,
+    read_record,
+)
 from trainlab.run import HISTORY_FILE, format_metrics, to_floats, write_metrics
-from trainlab.tensorboard import hparams_of, open_summaries, write_hparams
+from trainlab.tensorboard import config_text, hparams_of, open_summaries, summary_text, write_session
 
 if TYPE_CHECKING:
     import torch
@@ -31,7 +45,8 @@ if TYPE_CHECKING:
     Forward = Callable[[torch.Tensor], torch.Tensor]
 
 log = logging.getLogger("trainlab")
-INTERRUPTED = "interrupted"
+#: The final lines of a run, for its log file (the terminal gets them printed).
+summary_log = logging.getLogger(FILE_ONLY)
 CHUNK = 8192  # test samples per forward pass for the figures
 
 
@@ -48,74 +63,171 @@ def test_outputs(forward: Forward, datamodule: TensorDataModule) -> TestOutputs:
     return TestOutputs(x, y, outputs)
 
 
+def start_run(cfg: DictConfig, writer: Any | None, continued: bool) -> RunRecord:
+    """``run.json`` (running) and, for a new run, the TEXT entry: its command and config."""
+    record = RunRecord.of(cfg)
+    if continued:  # the first start's time and command stay
+        earlier = read_record(cfg.paths.output_dir) or {}
+        record = replace(record, **{k: earlier[k] for k in ("started", "command") if k in earlier})
+    record.write(cfg.paths.output_dir)
+    if writer is not None and not continued:
+        writer.add_text("run/config", config_text(record.command, cfg), 0)
+    return record
+
+
+def best_epoch(cfg: DictConfig, history: EpochHistory) -> int | None:
+    """The epoch (from 1) whose weights the best checkpoint holds: the first best value of
+    the checkpoint's monitor, as the checkpoint callbacks (strict improvement) choose it.
+    """
+    node = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    monitor = str(node.monitor if node is not None else cfg.get("monitor"))
+    mode = str(node.get("mode", "min") if node is not None else cfg.get("monitor_mode", "min"))
+    values = [
+        (int(row["epoch"]) + 1, row[monitor])
+        for row in history.epochs
+        if monitor in row and not math.isnan(row[monitor])
+    ]
+    if not values:
+        return None
+    target = (min if mode == "min" else max)(value for _, value in values)
+    return next(epoch for epoch, value in values if value == target)
+
+
+def _ending(cfg: DictConfig, epochs: int, stopped_early: bool) -> tuple[str, str]:
+    """The status and the reason of a fit that returned."""
+    stopping = (cfg.get("callbacks") or {}).get("early_stopping")
+    if stopped_early and stopping is not None:
+        reason = (
+            f"early stopping at epoch {epochs}: {stopping.monitor} did not improve "
+            f"for {stopping.patience} epochs"
+        )
+        return STOPPED_EARLY, reason
+    max_epochs = cfg.trainer.get("max_epochs")
+    if max_epochs is not None and epochs >= int(max_epochs):
+        return FINISHED, f"max_epochs={max_epochs} reached"
+    return FINISHED, f"training ended after {epochs} epochs"
+
+
+def _failure(error: BaseException, epochs: int) -> tuple[str, str]:
+    """The status and the reason of a fit that raised ``error``."""
+    if isinstance(error, RunInterrupted):
+        return INTERRUPTED, f"{error} in epoch {epochs + 1}"
+    if type(error).__name__ == "TrialPruned":  # optuna's, without importing optuna
+        return PRUNED, f"pruned by the sweep after epoch {epochs}"
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return FAILED, first
+
+
+def _end(
+    cfg: DictConfig,
+    record: RunRecord,
+    metrics: dict[str, float],
+    history: EpochHistory,
+    status: str,
+    reason: str,
+) -> int | None:
+    """``metrics.json``, ``run.json`` and the HPARAMS session of a run that ended."""
+    run_dir = Path(cfg.paths.output_dir)
+    epochs = len(history.epochs)
+    best = best_epoch(cfg, history) if status in (FINISHED, STOPPED_EARLY) else None
+    write_metrics(run_dir, metrics)
+    record = record.ended_as(status, epochs, best, reason)
+    record.write(run_dir)
+    if cfg.get("logger") and (cfg.logger or {}).get("tensorboard") is not None:
+        params = hparams_of(cfg, config_choices(), status)
+        started = datetime.fromisoformat(record.started).timestamp()
+        text = summary_text(status, reason, best, metrics)
+        write_session(
+            run_dir, _trial_id(cfg, run_dir), params, metrics, status, best or epochs, text, started
+        )
+    return best
+
+
+def _trial_id(cfg: DictConfig, run_dir: Path) -> str:
+    """The session's name in HPARAMS: ``<study>/<trial number>`` for a sweep's trial."""
+    trial = cfg.get("trial")
+    if trial is not None and trial.get("number") is not None:
+        return f"{trial.get('study_name')}/{trial.number}"
+    return run_dir.name
+
+
 def finish_run(
     cfg: DictConfig,
+    record: RunRecord,
     datamodule: TensorDataModule,
     metrics: dict[str, Any],
     history: EpochHistory,
     forward: Forward,
+    stopped_early: bool,
     writer: Any | None = None,
-    step: int = 0,
 ) -> dict[str, float]:
-    """Baseline, ``history.csv``, figures (unless ``figures=false``), predictions, HPARAMS
-    and ``metrics.json``, for the trained (best) model ``forward``.
+    """Baseline, ``history.csv``, figures (unless ``figures=false``), predictions, then
+    ``metrics.json``, ``run.json``, HPARAMS and the summary, for the best model ``forward``.
     """
     splits = datamodule.loaded_splits()
     metrics = {**metrics, **baseline_metrics(cfg.get("baseline"), splits, datamodule.spec)}
-    if writer is not None:
-        for name, value in metrics.items():
-            if name.startswith(BASELINE_PREFIX):
-                writer.add_scalar(name, value, step)
     history.write_csv(Path(cfg.paths.output_dir) / HISTORY_FILE)
-    summaries = open_summaries(writer) if writer is not None else None
     if cfg.get("figures", True):
         started = time.perf_counter()
         from trainlab.figures import draw_run_figures
         from trainlab.figures.run import FIGURES_DIR
 
+        summaries = open_summaries(writer) if writer is not None else None
         paths = draw_run_figures(
             Path(cfg.paths.output_dir) / FIGURES_DIR,
             datamodule.spec,
             history.epochs,
             test_outputs(forward, datamodule),
             summaries,
-            step,
+            len(history.epochs),
         )
+        if summaries is not None:
+            summaries.close()
         log.info("drew %d figures in %.2f s", len(paths), time.perf_counter() - started)
     print_predictions(cfg, forward, datamodule)
-    floats = report(cfg, metrics)
-    if summaries is not None:
-        write_hparams(summaries, hparams_of(cfg, config_choices()), floats)
-        summaries.close()
+    floats = to_floats(metrics)
+    status, reason = _ending(cfg, len(history.epochs), stopped_early)
+    best = _end(cfg, record, floats, history, status, reason)
+    _print_summary(cfg, reason, best, floats)
     return floats
 
 
-def finish_interrupted(cfg: DictConfig, history: EpochHistory, writer: Any | None) -> None:
-    """What a run stopped by a signal leaves: ``history.csv``, ``metrics.json`` with
-    ``"status": "interrupted"`` and the last epoch's metrics, HPARAMS, the resume command.
+def finish_stopped(
+    cfg: DictConfig, record: RunRecord, history: EpochHistory, error: BaseException
+) -> None:
+    """What a run that ``error`` stopped leaves (interrupted, pruned, a non-finite loss, a
+    crash): ``history.csv``, the last validation's metrics, ``run.json``, HPARAMS; an
+    interrupted run also says how to continue it.
     """
     run_dir = Path(cfg.paths.output_dir)
     history.write_csv(run_dir / HISTORY_FILE)
-    last = history.last()
-    write_metrics(run_dir, {"status": INTERRUPTED, "epochs": len(history.epochs), **last})
-    if writer is not None:
-        record_hparams(cfg, writer, last)
-        writer.flush()
-    print(f"run directory: {run_dir}\ncontinue it with: python train.py resume={run_dir}")
+    status, reason = _failure(error, len(history.epochs))
+    last_validation = {k: v for k, v in history.last().items() if k.startswith("val/")}
+    _end(cfg, record, last_validation, history, status, reason)
+    if status == INTERRUPTED:
+        print(f"run directory: {run_dir}\ncontinue it with: python train.py resume={run_dir}")
 
 
-def record_hparams(cfg: DictConfig, writer: Any, metrics: dict[str, float]) -> None:
-    """The HPARAMS entry of a run that an error stopped (pruned, NaN, interrupted)."""
-    summaries = open_summaries(writer)
-    write_hparams(summaries, hparams_of(cfg, config_choices()), metrics)
-    summaries.close()
+def _print_summary(cfg: DictConfig, reason: str, best: int | None, metrics: dict[str, float]) -> None:
+    """The run's story in three lines: why it stopped and which epoch's checkpoint the
+    metrics come from, the metrics, where the run is.
+    """
+    lines = [
+        reason + (f"; best epoch {best} (its checkpoint gave the metrics)" if best else ""),
+        f"metrics: {format_metrics(metrics)}",
+        f"run directory: {cfg.paths.output_dir}",
+    ]
+    for line in lines:
+        summary_log.info("%s", line)
+    if not quiet():
+        print("\n".join(lines))
 
 
 def report(cfg: DictConfig, metrics: dict[str, Any]) -> dict[str, float]:
-    """Write ``metrics.json`` into the run directory and print the final metrics."""
+    """``eval.py``: write ``metrics.json`` into the run directory and print the metrics."""
     floats = to_floats(metrics)
     path = write_metrics(cfg.paths.output_dir, floats)
-    log.info("%s", format_metrics(floats))
+    summary_log.info("metrics: %s", format_metrics(floats))
     print(f"metrics: {format_metrics(floats)}\nrun directory: {Path(path).parent}")
     return floats
 

@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from trainlab.console import install_console_filter
 from trainlab.data.base import TensorDataModule
 from trainlab.run import write_atomically
 
@@ -28,15 +29,18 @@ def prepare_process() -> None:
     """Route library logs and exempt startup objects from the garbage collector.
 
     Lightning and torchmetrics attach their own stderr handlers; without rerouting,
-    their INFO lines and warnings would bury a run's one-line error on stderr. After
-    torch and Lightning are imported some 400,000 long-lived objects exist; each full
-    collection would walk them all (about 0.2 s) and find nothing to free.
+    their INFO lines and warnings would bury a run's one-line error on stderr. Of their
+    INFO lines, those that say nothing about the run (the hardware, adverts, reloading
+    the best checkpoint) reach only the log file (``console.install_console_filter``).
+    After torch and Lightning are imported some 400,000 long-lived objects exist; each
+    full collection would walk them all (about 0.2 s) and find nothing to free.
     """
     for name in LIBRARY_LOGGERS:
         library_log = logging.getLogger(name)
         for handler in list(library_log.handlers):
             library_log.removeHandler(handler)
         library_log.propagate = True
+    install_console_filter()
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")

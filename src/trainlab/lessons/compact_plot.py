@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from trainlab.figures.canvas import new_figure, publish, set_title
+from trainlab.figures.canvas import WIDTH, integer_ticks, new_figure, publish, set_title, styled
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def pareto_plot(
     done: list[Any], feasible: list[Any], front: list[Any], target: float, path: Path
 ) -> Path:
-    """Draw the finished trials (grey below ``target``) and the front; ``path``'s PNG."""
-    figure = new_figure(7.0, 4.8)
+    """Draw the finished trials (grey below ``target``) and the front; ``path``'s PNG.
+
+    At the figures' width and fonts (``trainlab.figures.canvas``): readable at 1:1 and in
+    a narrow preview alike.
+    """
+    return publish(_draw(done, feasible, front, target), path.stem, path.parent)
+
+
+@styled
+def _draw(done: list[Any], feasible: list[Any], front: list[Any], target: float) -> Figure:
+    figure = new_figure(WIDTH, 4.6)
     ax = figure.subplots()
     below = [t for t in done if t not in feasible]
     styles: list[tuple[list[Any], dict[str, Any]]] = [
@@ -32,10 +44,10 @@ def pareto_plot(
                 (t.values[0], t.values[1]),
                 textcoords="offset points",
                 xytext=(5, 5),
-                fontsize=7,
             )
     ax.set(xscale="log", xlabel="parameters", ylabel="epochs to plateau")
+    integer_ticks(ax.yaxis)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend()
     set_title(ax, "the most compact and fastest digits MLPs")
-    return publish(figure, path.stem, path.parent)
+    return figure

@@ -11,6 +11,7 @@ Everything that can be checked is checked before the first trial.
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from trainlab.config.resolvers import job_dir
 from trainlab.errors import ConfigError, RunInterrupted, TrainlabError, exit_with
 from trainlab.sweep.outcome import sweep_stopped, tell
 from trainlab.sweep.pruning import make_pruner
@@ -38,6 +40,17 @@ from trainlab.sweep.study import (
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("minimize", "maximize")
+# Hydra's basic launcher announces each batch and each job's overrides before it runs.
+LAUNCH_LINES = re.compile(r"^(Launching \d+ jobs? locally|\s*#\d+ : )")
+
+
+class LaunchLines(logging.Filter):
+    """Drops the launcher's INFO lines in ``LAUNCH_LINES``: the sweeper prints one line
+    per trial when it ends (``outcome.trial_line``), with the trial's parameters.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not LAUNCH_LINES.match(record.getMessage())
 
 
 def logged_validation_metrics(cfg: DictConfig) -> list[str]:
@@ -113,6 +126,9 @@ class OptunaSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
+        launcher_log = logging.getLogger(type(self.launcher).__module__)
+        if not any(isinstance(f, LaunchLines) for f in launcher_log.filters):
+            launcher_log.addFilter(LaunchLines())
 
     def sweep(self, arguments: list[str]) -> list[Any]:
         try:
@@ -150,19 +166,28 @@ class OptunaSweeper(Sweeper):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         url = storage_url(self.storage, sweep_dir)
         open_storage(url, self.heartbeat_interval)  # unreachable: fails before the data loads
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created": said below
         metric = self.config.get("optimized_metric")
         check_objective(metric, self.direction, logged_validation_metrics(self.config))
         study = open_study(
-            self.study_name, url, self.direction, self.sampler, pruner, self.heartbeat_interval
+            self.study_name,
+            url,
+            self.direction,
+            self.sampler,
+            pruner,
+            self.heartbeat_interval,
+            metric=str(metric),
+            config_groups=self.config.hydra.runtime.choices,
         )
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         if study.get_trials(deepcopy=False) and self.sampler is not None:
             study.sampler.reseed_rng()  # a resumed study must not replay its first samples
         log.info(
-            "study %s in %s: %s; running up to %d trials (pruner: %s; dashboard: optuna-dashboard %s)",
+            "study %s: %s; running up to %d trials (pruner: %s); dashboard: optuna-dashboard %s",
             self.study_name,
-            display_url(url),
             summary(study) or "new",
             self.n_trials,
             self.pruner,
@@ -213,13 +238,16 @@ class OptunaSweeper(Sweeper):
         return [tell(study, trial, ret, metric) for trial, ret in zip(trials, returns, strict=True)]
 
     def _job_overrides(self, trial: Any, space: list[Param], base: list[str], url: str) -> list[str]:
+        params = [p.override(trial.params[p.key]) for p in space]
+        # <trial number>_<its parameters>: unique across workers, and says what was tried.
+        subdir = job_dir(trial.number, ",".join(sorted(params)))
         return [
             *base,
-            *(p.override(trial.params[p.key]) for p in space),
+            *params,
             f"++trial.storage={override_value(url)}",
             f"++trial.study_name={override_value(self.study_name)}",
             f"++trial.number={trial.number}",
-            f"hydra.sweep.subdir=trial_{trial.number}",
+            f"hydra.sweep.subdir={override_value(subdir)}",
         ]
 
     def _report(self, study: Any, sweep_dir: Path, metric: str) -> None:

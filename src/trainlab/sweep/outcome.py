@@ -7,6 +7,9 @@ returns), PRUNED when the job raised ``optuna.TrialPruned`` (from ``pruning.py``
 FAIL with the error otherwise; all three count toward ``n_trials``. A run stopped by
 SIGINT/SIGTERM (``RunInterrupted``) has no outcome: the trial is queued to run again
 (``recovery.py``) and the sweep stops.
+
+Each outcome is one line on the console (``trial_line``); the jobs themselves print
+nothing in a sweep (``trainlab.console.quiet``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     import optuna
 
 log = logging.getLogger(__name__)
+#: How a trial's line names its final state.
+STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
 
 
 def job_result(ret: JobReturn | BaseException) -> Any:
@@ -54,10 +59,59 @@ def objective_value(result: Any, metric: str) -> float:
     return value
 
 
+def _number(value: Any) -> str:
+    """A parameter or metric as the line shows it: floats to 4 significant digits."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def short_params(params: Mapping[str, Any]) -> str:
+    """``lr=0.01 hidden=64``: each key by its last part where that is unambiguous."""
+    lasts = [key.rpartition(".")[2] for key in params]
+    return " ".join(
+        f"{last if lasts.count(last) == 1 else key}={_number(value)}"
+        for key, last, value in zip(params, lasts, params.values(), strict=True)
+    )
+
+
+def trial_line(trial: optuna.trial.FrozenTrial, metric: str, new_best: bool = False) -> str:
+    """One finished trial in one line, e.g.
+    ``trial 3  val/acc=0.9741  complete  12 epochs  4.1 s  lr=0.01 hidden=64  (new best)``.
+
+    A pruned trial shows the value it was pruned at; a failed one, its error last.
+    """
+    from optuna.trial import TrialState
+
+    value = trial.value
+    if value is None and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+    parts = [f"trial {trial.number}"]
+    if value is not None and trial.state != TrialState.FAIL:
+        parts.append(f"{metric}={value:.4f}")
+    parts.append(STATES.get(trial.state.name, trial.state.name.lower()))
+    if trial.intermediate_values:
+        epochs = max(trial.intermediate_values) + 1
+        parts.append(f"{epochs} epoch{'s' if epochs != 1 else ''}")
+    if trial.duration is not None:
+        parts.append(f"{trial.duration.total_seconds():.1f} s")
+    if trial.params:
+        parts.append(short_params(trial.params))
+    if new_best:
+        parts.append("(new best)")
+    if "error" in trial.user_attrs:
+        parts.append(f"error: {trial.user_attrs['error']}")
+    return "  ".join(parts)
+
+
+def _frozen(study: optuna.Study, trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
+    return next((t for t in study.get_trials(deepcopy=False) if t.number == trial.number), None)
+
+
 def tell(
     study: optuna.Study, trial: optuna.Trial, ret: JobReturn | BaseException, metric: str
 ) -> optuna.trial.TrialState | RunInterrupted:
-    """Record one job's outcome; the trial's final state, or the interruption that stops the sweep."""
+    """Record one job's outcome and print its line; the trial's final state, or the
+    interruption that stops the sweep.
+    """
     import optuna
     from optuna.trial import TrialState
 
@@ -68,19 +122,21 @@ def tell(
         run_again(study, trial, reason)
         log.warning("trial %d interrupted: %s", trial.number, reason)
         return stopped
-    except optuna.TrialPruned as pruned:
-        log.info("trial %d pruned: %s", trial.number, pruned)
-        close(study, trial, TrialState.PRUNED)
-        return TrialState.PRUNED
+    except optuna.TrialPruned:
+        told = close(study, trial, TrialState.PRUNED)
+        state: TrialState = TrialState.PRUNED
     except Exception as error:
-        message = record_failure(study, trial, error)
-        log.warning("trial %d failed: %s", trial.number, message)
-        return TrialState.FAIL
-    if not close(study, trial, TrialState.COMPLETE, value):
-        return TrialState.FAIL
-    best = study.best_trial
-    log.info("trial %d: %s=%.4f (best %.4f)", trial.number, metric, value, best.value)
-    return TrialState.COMPLETE
+        record_failure(study, trial, error)
+        told, state = True, TrialState.FAIL
+    else:
+        told = close(study, trial, TrialState.COMPLETE, value)
+        state = TrialState.COMPLETE if told else TrialState.FAIL
+    frozen = _frozen(study, trial) if told else None  # else ``close`` said why, in a warning
+    if frozen is not None and frozen.state == state:
+        new_best = state == TrialState.COMPLETE and study.best_trial.number == trial.number
+        log_line = log.warning if state == TrialState.FAIL else log.info
+        log_line("%s", trial_line(frozen, metric, new_best))
+    return state
 
 
 def sweep_stopped(stopped: RunInterrupted, numbers: list[int]) -> RunInterrupted:

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import OmegaConf
 
+from trainlab.figures.canvas import DPI, TEXT_PT, WIDTH, integer_ticks, style
 from trainlab.run import write_atomically
 from trainlab.sweep.study import counted_trials
 
 if TYPE_CHECKING:
     import optuna
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ PLOTS = {
     "param_importances.png": "plot_param_importances",
     "parallel_coordinate.png": "plot_parallel_coordinate",
 }
+PLOT_HEIGHT = 4.2  # inches; the width is the runs' figures' (``WIDTH``)
+PARALLEL_AXIS_WIDTH = 1.3  # inches per vertical axis of the parallel coordinates
 
 
 def _trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -96,31 +100,77 @@ def write_best(study: optuna.Study, path: Path, metric: str, program: str) -> Pa
     return write_atomically(path, lambda target: OmegaConf.save(OmegaConf.create(content), target))
 
 
-def _save_figure(figure: Any, path: Path) -> None:
-    figure.savefig(path, dpi=100, bbox_inches="tight")
+def _save_figure(figure: Figure, path: Path) -> None:
+    figure.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.1)
 
 
-def write_plots(study: optuna.Study, sweep_dir: Path) -> list[Path]:
-    """Optuna's matplotlib plots as PNG; a plot that needs more trials is skipped."""
+def _readable(figure: Figure, parallel: bool) -> None:
+    """The sizes of trainlab's own figures (``trainlab.figures.canvas``), whole trial numbers.
+
+    Optuna's plots are 640 px wide with 10 pt ticks; at ``WIDTH`` with no text under
+    ``TEXT_PT`` they read like the runs' figures, except the parallel coordinates, which
+    get ``PARALLEL_AXIS_WIDTH`` per vertical axis so that their tick labels keep apart.
+    The history's trial axis gets whole-number ticks: there is no trial 2.5.
+    """
+    from matplotlib.text import Text
+
+    width = WIDTH
+    if parallel:  # one axes per parameter, the objective's, and the colour bar's
+        width = max(WIDTH, PARALLEL_AXIS_WIDTH * (len(figure.axes) - 1) + 1.2)
+    figure.set_size_inches(width, PLOT_HEIGHT)  # saved cropped to its content: about as wide
+    for ax in figure.axes:
+        ax.tick_params(labelsize=TEXT_PT)
+        if ax.get_xlabel() == "Trial":
+            integer_ticks(ax.xaxis)
+    for text in figure.findobj(Text):
+        if isinstance(text, Text):
+            size = text.get_fontsize()
+            if isinstance(size, float | int) and size < TEXT_PT:
+                text.set_fontsize(TEXT_PT)
+
+
+def plot_figures(study: optuna.Study, metric: str) -> dict[str, Figure]:
+    """Optuna's matplotlib plots by file name; one that needs more trials than the study has
+    is left out (and logged).
+
+    The objective is labelled ``metric`` (``target_name``), not "Objective Value".
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import optuna.visualization.matplotlib as plots
 
-    written = []
+    figures: dict[str, Figure] = {}
     for filename, function in PLOTS.items():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                axes: Any = getattr(plots, function)(study)
+        # Optuna switches pyplot to its ggplot style, for the whole process: undone on exit.
+        with matplotlib.rc_context(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                axes: Any = getattr(plots, function)(study, target_name=metric)
+            except Exception as error:  # e.g. importances of fewer than two complete trials
+                reason = str(error).splitlines()[0] if str(error) else error
+                log.warning("%s skipped: %s", filename, reason)
+                continue
             figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
-            figure.set_size_inches(10, 6)
-            write_atomically(sweep_dir / filename, functools.partial(_save_figure, figure))
-            plt.close(figure)
+            _readable(figure, parallel=function == "plot_parallel_coordinate")
+            figures[filename] = figure
+    return figures
+
+
+def write_plots(study: optuna.Study, sweep_dir: Path, metric: str) -> list[Path]:
+    """Optuna's matplotlib plots as PNG (``plot_figures``)."""
+    import matplotlib.pyplot as plt
+
+    written = []
+    for filename, figure in plot_figures(study, metric).items():
+        try:
+            with style():
+                write_atomically(sweep_dir / filename, functools.partial(_save_figure, figure))
             written.append(sweep_dir / filename)
-        except Exception as error:  # e.g. importances of fewer than two complete trials
+        except Exception as error:
             log.warning("%s skipped: %s", filename, str(error).splitlines()[0] if str(error) else error)
+        finally:
+            plt.close(figure)
     return written
 
 
@@ -177,6 +227,6 @@ def write_report(study: optuna.Study, sweep_dir: Path, metric: str, program: str
     files = [write_csv(study, sweep_dir / "trials.csv")]
     best = write_best(study, sweep_dir / "best.yaml", metric, program)
     files += [best] if best else []
-    files += write_plots(study, sweep_dir)
+    files += write_plots(study, sweep_dir, metric)
     log.info("report: %s", ", ".join(str(f) for f in files))
     return files

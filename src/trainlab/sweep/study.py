@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +117,11 @@ def open_storage(
     raise AssertionError("unreachable")
 
 
+def sweep_command() -> str:
+    """This process' command line, as typed to start the sweep (``python train.py -m ...``)."""
+    return " ".join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
 def open_study(
     name: str,
     url: str,
@@ -122,8 +129,18 @@ def open_study(
     sampler: optuna.samplers.BaseSampler | None = None,
     pruner: optuna.pruners.BasePruner | None = None,
     heartbeat_interval: int | None = None,
+    *,
+    metric: str | None = None,
+    config_groups: Mapping[str, Any] | None = None,
 ) -> optuna.Study:
-    """Create the study, or load it when it exists (a resumed or a second worker)."""
+    """Create the study, or load it when it exists (a resumed or a second worker).
+
+    With ``metric``, the study names its objective (``study.metric_names``), so the Optuna
+    dashboard and plots say ``val/acc``, not "Objective 0"; a study made for another
+    metric is refused, as one of the other direction is. The user attributes ``command``
+    (this worker's command line) and ``config_groups`` (the config group choices, given as
+    ``hydra.runtime.choices``; see ``group_choices``) say how the sweep was started.
+    """
     import optuna
 
     storage = open_storage(url, heartbeat_interval)
@@ -140,7 +157,41 @@ def open_study(
             f"study {name!r} in {display_url(url)} is {study.direction.name.lower()}d, "
             f"not {direction}d: use another study_name or the same direction"
         )
+    if metric is not None:
+        name_metric(study, metric, url)
+    study.set_user_attr("command", sweep_command())
+    if config_groups is not None:
+        study.set_user_attr("config_groups", group_choices(config_groups))
     return study
+
+
+def name_metric(study: optuna.Study, metric: str, url: str) -> None:
+    """Set the study's metric name; refuse a study that optimizes another metric."""
+    from optuna.exceptions import ExperimentalWarning
+
+    named = study.metric_names
+    if named and named != [metric]:
+        raise TrainlabError(
+            f"study {study.study_name!r} in {display_url(url)} optimizes {named[0]}, "
+            f"not {metric}: use another study_name or the same optimized_metric"
+        )
+    if not named:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            study.set_metric_names([metric])
+
+
+def group_choices(choices: Mapping[str, Any]) -> dict[str, str | None]:
+    """The config groups' chosen options (``data: digits``), as JSON for a user attribute.
+
+    Hydra's groups (``hydra/launcher`` ...) and ``paths`` are left out: they say how and
+    where the sweep runs, not what it trains.
+    """
+    return {
+        str(group): None if option is None else str(option)
+        for group, option in choices.items()
+        if not str(group).startswith("hydra") and str(group) != "paths"
+    }
 
 
 def finished(trial: optuna.trial.FrozenTrial) -> bool:

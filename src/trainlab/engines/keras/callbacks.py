@@ -49,26 +49,17 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 class TensorBoardScalars(keras.callbacks.Callback):
-    """Per-epoch scalars in a ``SummaryWriter``, stepped by optimizer steps as Lightning's."""
+    """Per-epoch scalars in a ``SummaryWriter``, stepped by epoch (from 1) as Lightning's."""
 
-    def __init__(self, writer: Any, metric_names: Sequence[str], log_lr: bool) -> None:
+    def __init__(self, writer: Any, metric_names: Sequence[str]) -> None:
         super().__init__()
-        self.writer, self.metric_names, self.log_lr = writer, list(metric_names), log_lr
-
-    def step(self) -> int:
-        return int(self.model.optimizer.iterations)
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self.log_lr:
-            optimizer = self.model.optimizer
-            name = f"lr-{type(optimizer).__name__}"
-            self.writer.add_scalar(name, float(optimizer.learning_rate), self.step())
+        self.writer, self.metric_names = writer, list(metric_names)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        step = max(self.step() - 1, 0)
         for tag, value in tags(logs or {}, self.metric_names).items():
-            self.writer.add_scalar(tag, value, step)
-        self.writer.add_scalar("epoch", epoch, step)
+            self.writer.add_scalar(tag, value, epoch + 1)
+        # The rate this epoch trained with; one tag whatever the optimizer.
+        self.writer.add_scalar("train/lr", float(self.model.optimizer.learning_rate), epoch + 1)
         self.writer.flush()
 
 

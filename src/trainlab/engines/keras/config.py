@@ -113,7 +113,7 @@ def refuse(trainer: DictConfig) -> None:
         )
 
 
-SUPPORTED_LOGGERS = ("TensorBoardLogger", "CSVLogger")
+SUPPORTED_LOGGERS = ("EpochTensorBoardLogger", "TensorBoardLogger", "CSVLogger")
 UNSUPPORTED_SCHEDULERS = ("ReduceLROnPlateau",)  # steps on a metric, not per epoch
 
 

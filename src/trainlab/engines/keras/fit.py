@@ -19,6 +19,7 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from trainlab.console import keras_verbose, quiet
 from trainlab.data.base import BatchLoader, DataSpec
 from trainlab.engines import Metrics
 from trainlab.engines.interrupts import StopSignals
@@ -51,9 +52,9 @@ from trainlab.engines.keras.config import (
     stage_tags,
 )
 from trainlab.engines.keras.optimizers import build_optimizer
-from trainlab.engines.results import finish_interrupted, finish_run, record_hparams, report
+from trainlab.engines.results import finish_run, finish_stopped, report, start_run
 from trainlab.engines.runtime import EpochHistory, build_datamodule, epoch_end_hook, prepare_process
-from trainlab.errors import CheckpointError, RunInterrupted
+from trainlab.errors import CheckpointError
 from trainlab.keras_backend import keras
 from trainlab.models.summary import keras_layers, write_summary
 from trainlab.run import resume_checkpoint
@@ -121,7 +122,7 @@ def _early_stopping(cfg: DictConfig) -> Any | None:
         patience=int(node.get("patience", 3)),
         min_delta=float(node.get("min_delta", 0.0)),
         restore_best_weights=True,
-        verbose=1,
+        verbose=0,  # the run's summary says when it stopped and which epoch was best
     )
 
 
@@ -130,22 +131,21 @@ def _log_dir(node: DictConfig) -> Path:
 
 
 def _loggers(
-    cfg: DictConfig, names: list[str], settings: FitSettings, resumed_step: int | None
+    cfg: DictConfig, names: list[str], settings: FitSettings, purge_step: int | None
 ) -> tuple[list[Any], Any]:
     """The configured loggers as callbacks; also the ``SummaryWriter`` (or None)."""
     if settings.dry_run:
         return [], None
     callbacks: list[Any] = []
     writer = None
-    log_lr = (cfg.get("callbacks") or {}).get("learning_rate_monitor") is not None
     for node in (cfg.get("logger") or {}).values():
         if node is None:
             continue
         if str(node._target_).endswith("TensorBoardLogger"):
             from torch.utils.tensorboard import SummaryWriter
 
-            writer = SummaryWriter(log_dir=str(_log_dir(node)), purge_step=resumed_step)
-            callbacks.append(TensorBoardScalars(writer, names, log_lr))
+            writer = SummaryWriter(log_dir=str(_log_dir(node)), purge_step=purge_step)
+            callbacks.append(TensorBoardScalars(writer, names))
         else:
             callbacks.append(LoggerMetrics(instantiate(node), names))
     return callbacks, writer
@@ -174,8 +174,9 @@ def build_callbacks(
     """The run's Keras callbacks, the best checkpoint's path, and the SummaryWriter."""
     names = metric_names(spec)
     best, last_path = _checkpoints(cfg, settings)
-    step = int(resumed.model.optimizer.iterations) if resumed else None
-    loggers, writer = _loggers(cfg, names, settings, step)
+    # A continued run's curves drop what was logged after its checkpoint (steps are epochs).
+    purge = resumed.next_epoch + 1 if resumed else None
+    loggers, writer = _loggers(cfg, names, settings, purge)
     start = resumed.next_epoch if resumed else 0
     schedule = (
         [TorchLRSchedule(instantiate(cfg.scheduler), float(cfg.optimizer.lr), start)]
@@ -188,10 +189,10 @@ def build_callbacks(
         SetEpoch(train),
         *schedule,
         StopOnNonFiniteLoss(best.path.parent if best else None),  # before any checkpoint is written
+        *loggers,  # before the hooks: an epoch a sweep's pruner stops after is still logged
         EpochHooks(epoch_end_hook(cfg, history), names),
         *([best] if best else []),
         *([stopping] if stopping else []),
-        *loggers,
         *([last] if last else []),
     ]
     if resumed is not None and last is not None:
@@ -226,11 +227,12 @@ def fit(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> Metrics:
         resume_from = resume_checkpoint(cfg, CHECKPOINT_SUFFIX)
         resumed = Resumed(*resume_state(resume_from, len(train))) if resume_from else None
         model = resumed.model if resumed else _new_model(cfg, spec)
-        if (cfg.get("callbacks") or {}).get("model_summary") is not None:
+        if (cfg.get("callbacks") or {}).get("model_summary") is not None and not quiet():
             model.summary(print_fn=lambda line, **_: log.info("%s", line))
         write_summary(keras_layers(model), cfg.paths.output_dir)
         history = EpochHistory()
         callbacks, best, writer = build_callbacks(cfg, spec, settings, train, history, resumed)
+        record = start_run(cfg, writer, continued=resumed is not None)
         try:
             model.fit(
                 train,
@@ -239,28 +241,29 @@ def fit(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> Metrics:
                 initial_epoch=resumed.next_epoch if resumed else 0,
                 shuffle=False,
                 callbacks=[*callbacks, StopOnSignal(signals), *extra_callbacks],
-                verbose=2,
+                verbose=keras_verbose(),  # one line per epoch; none in a sweep's job
             )
-        except RunInterrupted:
-            finish_interrupted(cfg, history, writer)
+        except BaseException as error:  # interrupted, pruned, NaN: still in HPARAMS
+            finish_stopped(cfg, record, history, error)
+            _close(writer)
             raise
-        except BaseException:  # pruned, NaN: the run still shows in HPARAMS
-            if writer is not None:
-                record_hparams(cfg, writer, history.last())
-                writer.close()
-            raise
-        step = int(model.optimizer.iterations)  # before the reload resets the optimizer
         if best is not None and best.is_file():
             model = load_checkpoint(best, spec)
         test = keras_batches(datamodule.test_dataloader(), spec, settings.test_limit)
         metrics = {**_evaluate(model, val, "val"), **_evaluate(model, test, "test")}
-        if writer is not None:
-            for tag, value in metrics.items():
-                writer.add_scalar(tag, value, step)
-        metrics = finish_run(cfg, datamodule, metrics, history, _forward(model), writer, step)
+        stopped_early = any(
+            isinstance(cb, keras.callbacks.EarlyStopping) and cb.stopped_epoch > 0 for cb in callbacks
+        )
+        metrics = finish_run(
+            cfg, record, datamodule, metrics, history, _forward(model), stopped_early, writer
+        )
+    _close(writer)
+    return metrics
+
+
+def _close(writer: Any | None) -> None:
     if writer is not None:
         writer.close()
-    return metrics
 
 
 def _new_model(cfg: DictConfig, spec: DataSpec) -> Any:

@@ -38,21 +38,21 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in (group or {}).values() if node is not None]
 
 
-def _loggers(cfg: DictConfig, resumed_step: int | None) -> list[Any]:
+def _loggers(cfg: DictConfig, purge_step: int | None) -> list[Any]:
     """The configured loggers; a continued run's TensorBoard drops what it logged after
-    the checkpoint it continues from (``purge_step``), so no step shows twice.
+    the checkpoint it continues from (from ``purge_step`` on), so no epoch shows twice.
     """
     loggers = []
     for node in (cfg.get("logger") or {}).values():
         if node is None:
             continue
-        purge = resumed_step is not None and str(node.get("_target_", "")).endswith("TensorBoardLogger")
-        loggers.append(instantiate(node, purge_step=resumed_step) if purge else instantiate(node))
+        purge = purge_step is not None and str(node.get("_target_", "")).endswith("TensorBoardLogger")
+        loggers.append(instantiate(node, purge_step=purge_step) if purge else instantiate(node))
     return loggers
 
 
 def build_trainer(
-    cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = (), resumed_step: int | None = None
+    cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = (), purge_step: int | None = None
 ) -> pl.Trainer:
     """The configured Trainer with the configured callbacks (then ``extra_callbacks``) and loggers.
 
@@ -61,7 +61,7 @@ def build_trainer(
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         callbacks=[*_instantiate_all(cfg.get("callbacks")), *extra_callbacks],
-        logger=_loggers(cfg, resumed_step) or False,
+        logger=_loggers(cfg, purge_step) or False,
         plugins=[AtomicCheckpointIO()],
         **dict.fromkeys(MODULE_TRAINER_OPTIONS),  # the module applies them
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -18,9 +18,9 @@ from trainlab.engines import Metrics
 from trainlab.engines.interrupts import StopSignals
 from trainlab.engines.lightning.build import build_module, build_trainer
 from trainlab.engines.lightning.module import TrainModule
-from trainlab.engines.results import finish_interrupted, finish_run, record_hparams, report
+from trainlab.engines.results import finish_run, finish_stopped, report, start_run
 from trainlab.engines.runtime import EpochHistory, build_datamodule, epoch_end_hook, prepare_process
-from trainlab.errors import CheckpointError, RunInterrupted
+from trainlab.errors import CheckpointError
 from trainlab.models.summary import torch_layers, write_summary
 from trainlab.run import read_checkpoint, resume_checkpoint, to_floats
 
@@ -37,9 +37,23 @@ def _writer(trainer: pl.Trainer) -> Any | None:
     return logger.experiment if logger is not None and trainer.is_global_zero else None
 
 
-def _global_step(checkpoint: Path) -> int:
-    """The optimizer steps a checkpoint had taken (TensorBoard drops later events)."""
-    return int(read_checkpoint(checkpoint)["global_step"])
+def _stage_metrics(trainer: pl.Trainer, prefix: str) -> dict[str, Any]:
+    """What the last ``validate``/``test`` computed: the module keeps these numbers off the
+    epoch curves (see ``TrainModule``), so they are read back from the trainer.
+    """
+    return {k: v for k, v in trainer.callback_metrics.items() if k.startswith(prefix)}
+
+
+def _purge_step(checkpoint: Path) -> int:
+    """The first curve step a run continued from ``checkpoint`` logs again (steps are
+    epochs from 1): TensorBoard drops what the run logged after the checkpoint.
+    """
+    state = read_checkpoint(checkpoint).get(RunState.KEY) or {}
+    return len(state.get("epochs", [])) + 1
+
+
+def _stopped_early(trainer: pl.Trainer) -> bool:
+    return any(callback.stopped_epoch > 0 for callback in trainer.early_stopping_callbacks)
 
 
 class LightningEngine:
@@ -54,42 +68,44 @@ class LightningEngine:
         history = EpochHistory()
         module = build_module(cfg, datamodule.spec, epoch_end_hook(cfg, history))
         resume_from = resume_checkpoint(cfg, self.checkpoint_suffix)
-        step = _global_step(resume_from) if resume_from else None
+        purge = _purge_step(resume_from) if resume_from else None
         with StopSignals() as signals:
             run_callbacks = [*callbacks, RunState(history.epochs), StopOnSignal(signals)]
-            trainer = build_trainer(cfg, run_callbacks, resumed_step=step)
+            trainer = build_trainer(cfg, run_callbacks, purge_step=purge)
+            record = None
             if trainer.is_global_zero:
+                record = start_run(cfg, _writer(trainer), continued=resume_from is not None)
                 layers = torch_layers(module.network, datamodule.spec.input_shape)
                 write_summary(layers, cfg.paths.output_dir)
             try:
                 trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
             except SIGTERMException:  # Lightning's own stop, outside a training step
-                self._stopped(cfg, trainer, history, signals.interruption("between steps"))
-            except RunInterrupted as interrupted:
-                self._stopped(cfg, trainer, history, interrupted)
-            except BaseException:  # pruned, NaN: the run still shows in HPARAMS
-                writer = _writer(trainer)
-                if writer is not None:
-                    record_hparams(cfg, writer, history.last())
+                interrupted = signals.interruption("between steps")
+                if record is not None:
+                    finish_stopped(cfg, record, history, interrupted)
+                raise interrupted from None
+            except BaseException as error:  # interrupted, pruned, NaN: still in HPARAMS
+                if record is not None:
+                    finish_stopped(cfg, record, history, error)
                 raise
+        stopped_early = _stopped_early(trainer)  # before the best checkpoint's state reloads
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-        # The module keeps these off the epoch curves (see ``TrainModule``): read them back.
-        val = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-        metrics = {**val, **trainer.test(module, datamodule=datamodule, ckpt_path=best)[0]}
-        if not trainer.is_global_zero:
+        val = _stage_metrics(trainer, "val/")
+        trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+        metrics = {**val, **_stage_metrics(trainer, "test/")}
+        if record is None:  # a rank other than 0 writes nothing
             return to_floats(metrics)
         return finish_run(
-            cfg, datamodule, metrics, history, _forward(module), _writer(trainer), trainer.global_step
+            cfg,
+            record,
+            datamodule,
+            metrics,
+            history,
+            _forward(module),
+            stopped_early,
+            _writer(trainer),
         )
-
-    @staticmethod
-    def _stopped(
-        cfg: DictConfig, trainer: pl.Trainer, history: EpochHistory, interrupted: RunInterrupted
-    ) -> NoReturn:
-        if trainer.is_global_zero:
-            finish_interrupted(cfg, history, _writer(trainer))
-        raise interrupted from None
 
     def evaluate(self, cfg: DictConfig, ckpt_path: str) -> Metrics:
         prepare_process()
@@ -105,8 +121,8 @@ class LightningEngine:
             enable_model_summary=False,
         )
         try:
-            metrics = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path)[0]
+            trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
         except (RuntimeError, KeyError) as error:  # weights of another model
             first = str(error).splitlines()[0]
             raise CheckpointError(f"{ckpt_path} does not fit this run's model: {first}") from None
-        return report(cfg, dict(metrics))
+        return report(cfg, _stage_metrics(trainer, "test/"))

@@ -184,9 +184,9 @@ class TrainModule(pl.LightningModule):
         self._update_metrics(stage)
         metrics = self._metrics(stage)
         computed: dict[str, torch.Tensor] = metrics.compute()
-        # ``trainer.validate`` of the best checkpoint after fit: its numbers go to
-        # metrics.json and HPARAMS, not as a second point on the epoch curves.
-        to_logger = self.trainer.state.fn != TrainerFn.VALIDATING
+        # Only epochs of a fit are curves. The best checkpoint's validation and test after
+        # the fit go to metrics.json and HPARAMS, not as lone points beside the curves.
+        to_logger = self.trainer.state.fn == TrainerFn.FITTING
         self.log_dict(computed, on_step=False, on_epoch=True, logger=to_logger)
         metrics.reset()
         return computed
@@ -206,12 +206,41 @@ class TrainModule(pl.LightningModule):
         if not self.trainer.sanity_checking:
             self._raise_if_nonfinite()
 
+    def running_loss(self) -> float | None:
+        """The mean training loss of the epoch so far (one host sync: for the progress bar).
+
+        It reads the metric's state and the steps not yet in it without updating the
+        metric, so when the bar asks changes no number the epoch ends with.
+        """
+        mean = self._metrics("fit")["loss"]
+        assert isinstance(mean, MeanMetric)
+        pending = self._pending["fit"]
+        total, weight = float(mean.mean_value), float(mean.weight)
+        if len(pending):
+            losses = torch.stack(pending.losses).float().cpu()
+            total += float((losses * torch.tensor(pending.counts, dtype=losses.dtype)).sum())
+            weight += sum(pending.counts)
+        return total / weight if weight > 0 else None
+
     def on_train_epoch_end(self) -> None:
         self._raise_if_nonfinite()
         train = self._log_epoch_metrics("fit")
+        optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)
+        # One tag whatever the optimizer (LearningRateMonitor's is ``lr-<Optimizer>``).
+        lr = float(optimizer.optimizer.param_groups[0]["lr"])
+        self.log("train/lr", lr, on_epoch=True)
         if self.on_epoch_end is not None:  # one host sync per epoch
             epoch_metrics = {**train, **self._val_epoch_metrics}
-            self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
+            try:
+                self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
+            except BaseException:
+                # A sweep's pruner stopped the run after this epoch: Lightning logs the
+                # epoch's training metrics only once this hook returns, so log them now.
+                for logger in self.loggers:
+                    train_logs = {k: float(v) for k, v in train.items()}
+                    logger.log_metrics({**train_logs, "train/lr": lr, "epoch": self.current_epoch})
+                raise
         scheduler = self.lr_schedulers()
         if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
             scheduler.step()

@@ -1,0 +1,82 @@
+"""Run directory names: ``<date>/<time>_<name>`` for a run, ``<number>_<overrides>`` for a job.
+
+TensorBoard names a run by its directory, so the directory says what the run is: the
+lesson (``digits_dropout-keras``) or data, model and engine (``digits-mlp-lightning``).
+Two runs started in the same second get two directories: ``trainlab.claim`` creates the
+directory when Hydra resolves it (``mkdir`` fails if another process took the name first)
+and moves on to ``<name>_2``, ``<name>_3`` ... The resolvers are cached per config like
+Hydra's ``now``, so a config resolves to one directory however often it is read, and the
+jobs of a sweep share the sweep's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+#: Longest override part of a job directory's name (a file name may hold 255 bytes).
+MAX_OVERRIDES_CHARS = 120
+_claiming = [True]
+
+
+@contextlib.contextmanager
+def names_only() -> Iterator[None]:
+    """Resolve run directories without creating them (checking a command line)."""
+    _claiming.append(False)
+    try:
+        yield
+    finally:
+        _claiming.pop()
+
+
+def run_name(name: str | None, choices: DictConfig | dict[str, Any] | None) -> str:
+    """``name`` if set; else the lesson and engine, or data, model and engine."""
+    if name:
+        return str(name)
+    chosen = dict(choices or {})
+    engine = chosen.get("engine") or "lightning"
+    if chosen.get("experiment"):
+        return f"{chosen['experiment']}-{engine}"
+    return "-".join(str(chosen.get(group) or group) for group in ("data", "model")) + f"-{engine}"
+
+
+def job_dir(number: int | str, override_dirname: str | None) -> str:
+    """``<number>_<overrides>``, the overrides cut to ``MAX_OVERRIDES_CHARS`` at an item."""
+    overrides = re.sub(r"[/\\]", "-", override_dirname or "")
+    if len(overrides) > MAX_OVERRIDES_CHARS:
+        cut = overrides[:MAX_OVERRIDES_CHARS]
+        overrides = (cut.rsplit(",", 1)[0] if "," in cut else cut) + ",..."
+    return f"{number}_{overrides}" if overrides else str(number)
+
+
+def claim(path: str) -> str:
+    """``path``, created now; ``path_2``, ``path_3`` ... if another run has it already."""
+    if not _claiming[-1]:
+        return path
+    candidate, number = path, 1
+    while True:
+        try:
+            Path(candidate).mkdir(parents=True)
+        except FileExistsError:
+            number += 1
+            candidate = f"{path}_{number}"
+        except OSError:  # unwritable: the run's own checks say so in one line
+            return candidate
+        else:
+            return candidate
+
+
+def register() -> None:
+    """Register ``trainlab.run_name``, ``trainlab.job_dir`` and ``trainlab.claim``."""
+    for name, function in (
+        ("trainlab.run_name", run_name),
+        ("trainlab.job_dir", job_dir),
+        ("trainlab.claim", claim),
+    ):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, function, use_cache=True)
