@@ -42,6 +42,7 @@ bench: setup
 	$(PY) -m benchmarks.startup
 	$(PY) -m benchmarks.resume
 	$(PY) -m benchmarks.figures
+	$(PY) -m benchmarks.dashboard threads=1
 	$(PY) -m benchmarks.report
 
 # TensorBoard on every run under outputs/, reachable from this machine only (PORT=6007 ...).

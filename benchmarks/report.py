@@ -12,7 +12,7 @@ in the document between two marker comments::
 Only the text between a pair of markers is rewritten, and only when its JSON file exists;
 everything else in the document (the hand-written measurements, the prose) stays as it
 is. The tables show medians with their range, the ratios and targets, the machine and
-the exact command that produced them. Standard library only: reading four JSON files
+the exact command that produced them. Standard library only: reading the JSON files
 imports nothing heavy.
 """
 
@@ -50,7 +50,6 @@ PART_LABELS = {
     "early_stopping": "+ EarlyStopping",
     "model_checkpoint": "+ ModelCheckpoint",
     "rich_progress_bar": "+ rich progress bar (throttled)",
-    "learning_rate_monitor": "+ LearningRateMonitor",
     "model_summary": "+ model summary",
     "logger": "+ TensorBoard logger",
     "keras loop": "Keras' `fit` loop with no callbacks of ours, beyond the raw loop",
@@ -275,12 +274,96 @@ def figures_section(result: Result) -> list[str]:
     return [*lines, *table(["measure", "median (min-max)", "target"], body)]
 
 
+def byte_count(count: Any) -> str:
+    return f"{count:,}" if isinstance(count, int) else "-"
+
+
+def event_files_row(label: str, files: Mapping[str, Any]) -> list[str]:
+    kinds: Mapping[str, Any] = files.get("by_kind", {})
+    parts = ", ".join(f"{kind} {byte_count(count)}" for kind, count in kinds.items())
+    return [label, str(files.get("files", "-")), byte_count(files.get("bytes")), parts]
+
+
+def signed_range(summary: Mapping[str, Any]) -> str:
+    """``+0.10 s (-0.44 to +0.19)``: a range that crosses zero stays readable."""
+    median, low, high = (number(summary.get(key), 2, sign=True) for key in ("median", "min", "max"))
+    return f"{median} s ({low} to {high})"
+
+
+def dashboard_section(result: Result) -> list[str]:
+    dashboard: Mapping[str, Any] = result.get("dashboard", {})
+    starts = len(dashboard.get("runs_shown_s", {}).get("runs", []))
+    pairs = len(result.get("paired_difference_s", {}).get("runs", []))
+    overrides = " ".join(result.get("overrides", []))
+    logged = " ".join(dashboard.get("log_dir_overrides", []))
+    lines = [
+        command_line(result, "dashboard.json"),
+        "",
+        machine_line(result, "dashboard.json"),
+        "",
+        f"`make dashboard`'s command started {plural(starts, 'time')} on a log directory of "
+        f"{dashboard.get('log_dir_runs')} runs (`{logged}`) and stopped by its PID; "
+        f"`trainlab.train` of `{overrides}` in one process, with and without "
+        f"`logger.tensorboard`, {plural(pairs, 'pair')}; all interleaved.",
+        "",
+    ]
+    fraction, logger = percent(result.get("difference_fraction")), percent(result.get("logger_fraction"))
+    limit = percent(result.get("target_fraction"))
+    target = target_text("<", limit, fraction, "%") if limit is not None else ""
+    body = [
+        [
+            "dashboard start to its first answer",
+            with_range(dashboard.get("first_answer_s", {}), 2, " s"),
+            "",
+        ],
+        [
+            "dashboard start to every run and its HPARAMS session shown",
+            with_range(dashboard.get("runs_shown_s", {}), 2, " s"),
+            "",
+        ],
+        ["run with TensorBoard", with_range(result.get("run_with_tensorboard_s", {}), 2, " s"), ""],
+        [
+            "run with `~logger.tensorboard`",
+            with_range(result.get("run_without_tensorboard_s", {}), 2, " s"),
+            "",
+        ],
+        ["paired difference (with - without)", signed_range(result.get("paired_difference_s", {})), ""],
+        ["paired difference / run with TensorBoard", f"{number(fraction, 1, sign=True)}%", target],
+        [
+            "the logger's own calls, timed inside the run",
+            with_range(result.get("logger_calls_s", {}), 3, " s"),
+            "",
+        ],
+        ["the logger's own calls / run with TensorBoard", f"{number(logger, 2)}%", ""],
+        [
+            "importing TensorBoard's modules, once per `train.py` process",
+            with_range(result.get("tensorboard_imports_s", {}), 2, " s"),
+            "",
+        ],
+    ]
+    files: Mapping[str, Any] = result.get("event_files", {})
+    sizes = [
+        event_files_row("run directory: curves, config text, figures", files.get("run", {})),
+        event_files_row("`summary/`: HPARAMS session, final metrics", files.get("summary", {})),
+        ["both", "", byte_count(files.get("total_bytes")), ""],
+    ]
+    return [
+        *lines,
+        *table(["measure", "median (min-max)", "target"], body),
+        "",
+        f"The event files of the first run with TensorBoard (`{overrides}`):",
+        "",
+        *table(["event files", "files", "bytes", "bytes by kind"], sizes),
+    ]
+
+
 #: Section name -> how its JSON (``bench/<name>.json``) becomes markdown.
 SECTIONS: dict[str, Callable[[Result], list[str]]] = {
     "epoch": epoch_section,
     "step_overhead": step_overhead_section,
     "startup": startup_section,
     "figures": figures_section,
+    "dashboard": dashboard_section,
 }
 
 

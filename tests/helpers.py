@@ -1,19 +1,25 @@
 """Shared test code (fixtures live in conftest.py): the CLI runner, data files, the lessons.
 
 - ``run_script`` runs a script of the repository as a user does and returns a ``Result``;
-- ``write_small_mnist`` and ``write_small_housing`` write small, learnable datasets in the
-  real formats (gzip IDX, the StatLib CSV), so the loaders are exercised without the
-  real files; ``DataDir`` says where the datasets are and the overrides that fit them;
+- ``write_small_mnist``, ``write_small_housing`` and ``write_small_cifar10`` write small,
+  learnable datasets in the real formats (gzip IDX, the StatLib CSV, the pickle archive),
+  so the loaders are exercised without the real files; ``DataDir`` says where the
+  datasets are and the overrides that fit them;
 - ``EXPERIMENTS``, ``ENGINES`` and ``lesson_data_overrides`` drive the lesson tests.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
+import io
 import json
 import os
+import pickle
 import subprocess
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +36,8 @@ MNIST_FILES = (
 EXPERIMENTS = sorted(path.stem for path in (CONFIG_DIR / "experiment").glob("*.yaml"))
 ENGINES = ("lightning", "keras")
 SMALL_VAL_SIZE = 100  # of the generated 600 training images
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+SMALL_CIFAR10_VAL_SIZE = 50  # of the generated 5 x 60 training images
 
 
 @dataclass
@@ -83,6 +91,46 @@ def write_small_mnist(directory: Path, train: int = 600, test: int = 200) -> Non
             images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 250
         write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
+
+
+def _cifar10_batch(labels: np.ndarray, rng: np.random.Generator, name: str) -> bytes:
+    """One batch pickled as the archive's are: bytes keys, uint8 (N, 3072) data, int labels.
+
+    Class k lights up row band k of the red plane, plus noise, so a model can learn it.
+    """
+    images = rng.integers(0, 60, (len(labels), 3, 32, 32))
+    for i, label in enumerate(labels):
+        images[i, 0, 2 + 3 * label : 4 + 3 * label, 4:28] = 250
+    batch = {
+        b"batch_label": name.encode(),
+        b"labels": [int(label) for label in labels],
+        b"data": images.reshape(len(labels), -1).astype(np.uint8),
+        b"filenames": [f"{i}.png".encode() for i in range(len(labels))],
+    }
+    return pickle.dumps(batch, protocol=2)
+
+
+def write_small_cifar10(directory: Path, per_batch: int = 60, test: int = 60) -> Path:
+    """A ``cifar-10-python.tar.gz`` with the real member names and pickle layout, few images."""
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    members = {f"data_batch_{i}": per_batch for i in range(1, 6)} | {"test_batch": test}
+    archive = directory / CIFAR10_ARCHIVE
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, count in members.items():
+            data = _cifar10_batch(rng.integers(0, 10, count), rng, name)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+@functools.cache
+def small_cifar10_root() -> Path:
+    """A data directory holding the small CIFAR-10 archive (no copy of the real one exists)."""
+    root = Path(tempfile.mkdtemp(prefix="trainlab-cifar10-"))
+    write_small_cifar10(root / "cifar10")
+    return root
 
 
 def write_small_housing(directory: Path, rows: int = 400) -> None:
@@ -147,6 +195,11 @@ def lesson_data_overrides(experiment: str, data_dir: DataDir) -> list[str]:
     The real files need only the path; the small generated copies skip the checksum
     check, and MNIST lessons get a validation split that fits 600 training images.
     """
+    if experiment.startswith("cifar10"):
+        if (data_dir.path / "cifar10" / CIFAR10_ARCHIVE).is_file():
+            return [f"paths.data_dir={data_dir.path}"]
+        small = ["data.verify=false", f"data.val_size={SMALL_CIFAR10_VAL_SIZE}"]
+        return [f"paths.data_dir={small_cifar10_root()}", *small]
     if not experiment.startswith(("mnist", "housing")):
         return []
     if data_dir.real:

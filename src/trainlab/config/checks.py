@@ -31,6 +31,7 @@ from trainlab.config.values import (
 )
 from trainlab.errors import ConfigError
 from trainlab.models.activations import torch_activation
+from trainlab.models.mlp import check_init
 
 MODES = "min or max"
 
@@ -59,5 +60,11 @@ def check_config(cfg: DictConfig) -> None:
     activation = value_at(cfg, "model.activation")
     if activation is not MISSING:
         torch_activation(activation)
+    output_activation = value_at(cfg, "model.output_activation")
+    if output_activation not in (MISSING, None):
+        torch_activation(output_activation, "model.output_activation")
+    init = value_at(cfg, "model.init")
+    if init is not MISSING:
+        check_init(init)
     check_trainer(cfg)
     check_data(cfg)

@@ -54,17 +54,40 @@ def numbers(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(is_number(v) for v in value)
 
 
+def batch_size(value: Any) -> bool:
+    return positive_int(value) or value == "full"
+
+
+def pixel_scale(value: Any) -> bool:
+    return one_of("unit", "standard", "none")(value) or (is_number(value) and value > 0)
+
+
 DATA_RULES: list[Rule] = [
     Rule("data.split_seed", seed, SEED, nullable=False),
     Rule("data.shuffle_seed", seed, SEED, nullable=False),
     Rule("data.seed", seed, SEED, nullable=False),
-    Rule("data.batch_size", positive_int, POSITIVE, nullable=False),
+    Rule(
+        "data.batch_size",
+        batch_size,
+        "an integer >= 1, or full (the whole training split)",
+        nullable=False,
+    ),
     Rule("data.eval_batch_size", positive_int, POSITIVE),
-    Rule("data.val_fraction", open_fraction, "a number in (0, 1)"),
-    Rule("data.test_fraction", open_fraction, "a number in (0, 1)"),
-    Rule("data.val_size", positive_int, POSITIVE),
+    Rule(
+        "data.val_fraction",
+        open_fraction,
+        "a number in (0, 1), or null (no validation part: validate on the test split)",
+    ),
+    Rule("data.test_fraction", open_fraction, "a number in (0, 1)", nullable=False),
+    Rule("data.val_size", positive_int, "an integer >= 1 (mnist: or null, to validate on the test set)"),
     Rule("data.scaler", one_of("minmax", "standard", "none"), "one of minmax, standard, none"),
-    Rule("data.pixel_scale", one_of("unit", "standard", "none"), "one of unit, standard, none"),
+    Rule(
+        "data.pixel_scale",
+        pixel_scale,
+        "one of unit, standard, none, or a positive divisor such as 255",
+        nullable=False,
+    ),
+    Rule("data.stratify", lambda value: isinstance(value, bool), "true or false", nullable=False),
     Rule("data.image_size", positive_int, POSITIVE),
     Rule("data.classes", digit_classes, "a list of two or more different digits, e.g. [0,1]"),
     Rule("data.resize_method", one_of("area", "bilinear"), "area or bilinear"),
@@ -85,7 +108,9 @@ def _check_split_sizes(cfg: DictConfig, layout: DataLayout) -> None:
     splits = layout.splits
     if splits is None:
         return
-    for split, size, option in zip(SPLITS, splits.sizes, splits.options, strict=True):
+    parts = list(zip(SPLITS, splits.sizes, splits.options, strict=True))
+    # The test split before the validation split, which may be the test split itself.
+    for split, size, option in (parts[0], parts[2], parts[1]):
         name = f"the {SPLIT_NAMES[split]} split of {layout.name}"
         if size <= 0:
             raise ConfigError(f"{_shown(cfg, option)} leaves {name} empty (of {splits.total:,} samples)")
@@ -161,3 +186,9 @@ def check_data(cfg: DictConfig) -> None:
         return
     _check_split_sizes(cfg, layout)
     check_task_fits(cfg, layout.task, layout.input_width, layout.name)
+    output_activation = value_at(cfg, "model.output_activation")
+    if layout.task != "regression" and output_activation not in (MISSING, None):
+        raise ConfigError(
+            f"model.output_activation={output_activation} is for regression outputs; "
+            f"{layout.name} is {layout.task} and its loss takes the logits: set it to null"
+        )

@@ -22,9 +22,11 @@ from numpy.typing import ArrayLike
 from trainlab.data.layouts import SPLITS, TaskKind
 from trainlab.errors import DataError
 
-__all__ = ["Batch", "BatchLoader", "DataSpec", "Splits", "TaskKind", "TensorDataModule"]
+__all__ = ["FULL_BATCH", "Batch", "BatchLoader", "DataSpec", "Splits", "TaskKind", "TensorDataModule"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+#: ``batch_size: full``: one step per epoch on the whole training split (full-batch descent).
+FULL_BATCH = "full"
 
 
 @dataclass(frozen=True)
@@ -157,20 +159,25 @@ class TensorDataModule(pl.LightningDataModule):
     data onto the GPU once when training there) is shared. ``split_options`` names the
     option that sizes each split, for the error a split that comes out empty gives (the
     pre-flight checks catch it earlier where the dataset's size is known).
+
+    ``batch_size="full"`` makes every training batch the whole training split, known
+    once the data is loaded: ``batch_size`` holds that number after ``setup``.
     """
 
     split_options: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
-        batch_size: int = 64,
+        batch_size: int | str = 64,
         eval_batch_size: int | None = None,
         shuffle_seed: int = 0,
         device_resident: bool = True,
     ) -> None:
         super().__init__()
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
+        self.full_batch = batch_size == FULL_BATCH
+        self._eval_batch_size = eval_batch_size
+        self.batch_size = 1 if self.full_batch else int(batch_size)
+        self.eval_batch_size = eval_batch_size or max(self.batch_size, 1024)
         self.shuffle_seed = shuffle_seed
         self.device_resident = device_resident
         self.splits: Splits | None = None
@@ -189,6 +196,9 @@ class TensorDataModule(pl.LightningDataModule):
             splits, spec = self.load()
             self._refuse_empty(splits)
             self.splits, self._spec = splits, spec
+            if self.full_batch:
+                self.batch_size = len(splits.train[0])
+                self.eval_batch_size = self._eval_batch_size or max(self.batch_size, 1024)
 
     def _refuse_empty(self, splits: Splits) -> None:
         """An empty split trains nothing or validates nothing: one line naming its option."""
@@ -240,7 +250,8 @@ class TensorDataModule(pl.LightningDataModule):
         return int(progress.processed)
 
     def train_dataloader(self) -> BatchLoader:
-        return self._loader(self._device_splits().train, self.batch_size, shuffle=True)
+        # One batch of every sample is the same batch in any order: no shuffling to pay for.
+        return self._loader(self._device_splits().train, self.batch_size, shuffle=not self.full_batch)
 
     def val_dataloader(self) -> BatchLoader:
         return self._loader(self._device_splits().val, self.eval_batch_size, shuffle=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -14,32 +14,49 @@ from trainlab.data.layouts import FRACTION_OPTIONS, SPLITS
 from trainlab.data.scaling import apply_scaler, fit_scaler
 from trainlab.data.splitting import three_way_split
 
-PixelScale = Literal["unit", "standard", "none"]
+#: ``unit`` (/16: 0..1) | ``standard`` (fitted on train) | ``none`` (0..16) | a divisor,
+#: e.g. 255 as the notebooks that treat the digits as 8-bit images do.
+PixelScale = str | float
 MAX_PIXEL = 16.0
 
 
+def pixel_divisor(pixel_scale: PixelScale) -> float | None:
+    """What the pixels are divided by (None: not divided)."""
+    if pixel_scale == "unit":
+        return MAX_PIXEL
+    if isinstance(pixel_scale, int | float) and not isinstance(pixel_scale, bool):
+        return float(pixel_scale)
+    return None
+
+
 class DigitsDataModule(TensorDataModule):
-    """Stratified train/val/test split of ``load_digits``; 64 features, 10 classes."""
+    """Train/val/test split of ``load_digits`` (stratified by default); 64 features, 10 classes.
+
+    ``val_fraction=None`` holds out only the test part and validates on it, as a
+    notebook with one ``train_test_split`` does.
+    """
 
     split_options: ClassVar[dict[str, str]] = dict(zip(SPLITS, FRACTION_OPTIONS, strict=True))
 
     def __init__(
         self,
-        val_fraction: float = 0.15,
+        val_fraction: float | None = 0.15,
         test_fraction: float = 0.2,
         split_seed: int = 42,
+        stratify: bool = True,
         pixel_scale: PixelScale = "unit",
         **loader: Any,
     ) -> None:
         super().__init__(**loader)
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
-        self.split_seed, self.pixel_scale = split_seed, pixel_scale
+        self.split_seed, self.stratify, self.pixel_scale = split_seed, stratify, pixel_scale
         self._scaler = None
 
     def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
-        x = np.asarray(inputs, dtype=np.float32).reshape(-1, 64)
-        if self.pixel_scale == "unit":
-            x = x / MAX_PIXEL
+        x = np.asarray(inputs, dtype=np.float64).reshape(-1, 64)
+        divisor = pixel_divisor(self.pixel_scale)
+        if divisor is not None:
+            x = x / divisor
         elif self.pixel_scale == "standard":
             x = apply_scaler(self._scaler, x)
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
@@ -47,7 +64,11 @@ class DigitsDataModule(TensorDataModule):
     def load(self) -> tuple[Splits, DataSpec]:
         x, y = load_digits(return_X_y=True)
         train, val, test = three_way_split(
-            len(y), self.val_fraction, self.test_fraction, self.split_seed, stratify=y
+            len(y),
+            self.val_fraction,
+            self.test_fraction,
+            self.split_seed,
+            stratify=y if self.stratify else None,
         )
         if self.pixel_scale == "standard":
             self._scaler = fit_scaler("standard", x[train])

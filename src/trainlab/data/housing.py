@@ -54,7 +54,11 @@ def features_from_statlib(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class HousingDataModule(TensorDataModule):
-    """Seeded train/val/test split; ``scaler`` is fitted on the training split only."""
+    """Seeded train/val/test split; ``scaler`` is fitted on the training split only.
+
+    ``val_fraction=None`` holds out only the test part and validates on it, as a
+    notebook with one ``train_test_split`` does.
+    """
 
     split_options: ClassVar[dict[str, str]] = dict(zip(SPLITS, FRACTION_OPTIONS, strict=True))
 
@@ -62,7 +66,7 @@ class HousingDataModule(TensorDataModule):
         self,
         data_dir: str = "data",
         scaler: Scaler = "standard",
-        val_fraction: float = 0.1,
+        val_fraction: float | None = 0.1,
         test_fraction: float = 0.2,
         split_seed: int = 42,
         download: bool = True,

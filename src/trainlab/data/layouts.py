@@ -34,6 +34,7 @@ TRAINING_STAGES = ("train", "val")
 DIGITS_SAMPLES, DIGITS_CLASSES, DIGITS_WIDTH = 1_797, 10, 64
 HOUSING_SAMPLES, HOUSING_FEATURES = 20_640, 8
 MNIST_TRAIN, MNIST_TEST, MNIST_SIDE, MNIST_CLASSES = 60_000, 10_000, 28, 10
+CIFAR10_TRAIN, CIFAR10_TEST, CIFAR10_WIDTH = 50_000, 10_000, 3 * 32 * 32
 FRACTION_OPTIONS = (
     "data.val_fraction + data.test_fraction",
     "data.val_fraction",
@@ -76,14 +77,19 @@ def _number(data: Mapping[str, Any], key: str) -> float | None:
 
 
 def _fraction_splits(data: Mapping[str, Any], total: int, minimum: int = 1) -> SplitSizes | None:
+    """Sizes from the fractions; ``val_fraction: null`` validates on the test split."""
     val, test = _number(data, "val_fraction"), _number(data, "test_fraction")
+    if val is None and data.get("val_fraction") is None and test is not None and 0 < test < 1:
+        options = (FRACTION_OPTIONS[2], FRACTION_OPTIONS[2], FRACTION_OPTIONS[2])
+        return SplitSizes(split_sizes(total, None, test), options, total, minimum)
     if val is None or test is None or not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         return None  # the value checks refuse these themselves
     return SplitSizes(split_sizes(total, val, test), FRACTION_OPTIONS, total, minimum)
 
 
 def _digits(data: Mapping[str, Any]) -> DataLayout:
-    splits = _fraction_splits(data, DIGITS_SAMPLES, minimum=DIGITS_CLASSES)  # stratified
+    minimum = DIGITS_CLASSES if data.get("stratify", True) else 1  # one sample of each class
+    splits = _fraction_splits(data, DIGITS_SAMPLES, minimum=minimum)
     return DataLayout("digits", "multiclass", DIGITS_WIDTH, splits)
 
 
@@ -102,8 +108,20 @@ def _mnist(data: Mapping[str, Any]) -> DataLayout:
     if isinstance(val, int) and not isinstance(val, bool) and val >= 0:
         options = ("data.val_size", "data.val_size", "data.classes")
         splits = SplitSizes((MNIST_TRAIN - val, val, MNIST_TEST), options, MNIST_TRAIN)
+    elif val is None:  # no validation part: validation is the test set
+        options = ("data.classes", "data.classes", "data.classes")
+        splits = SplitSizes((MNIST_TRAIN, MNIST_TEST, MNIST_TEST), options, MNIST_TRAIN)
     task: TaskKind = "binary" if num_classes == 2 else "multiclass"
     return DataLayout("mnist", task, width, splits)
+
+
+def _cifar10(data: Mapping[str, Any]) -> DataLayout:
+    val = data.get("val_size")
+    splits = None
+    if isinstance(val, int) and not isinstance(val, bool) and val >= 0:
+        sizes = (CIFAR10_TRAIN - val, val, CIFAR10_TEST)
+        splits = SplitSizes(sizes, ("data.val_size",) * 3, CIFAR10_TRAIN)
+    return DataLayout("cifar10", "multiclass", CIFAR10_WIDTH, splits)
 
 
 def _points(name: str, width: int, count: int | None, option: str) -> DataLayout:
@@ -126,6 +144,7 @@ LAYOUTS: dict[str, Callable[[Mapping[str, Any]], DataLayout]] = {
     "trainlab.data.digits.DigitsDataModule": _digits,
     "trainlab.data.housing.HousingDataModule": _housing,
     "trainlab.data.mnist.MNISTDataModule": _mnist,
+    "trainlab.data.cifar10.CIFAR10DataModule": _cifar10,
     "trainlab.data.toy.MultiplyDataModule": _multiply,
     "trainlab.data.toy.AdditionDataModule": _addition,
 }

@@ -47,6 +47,8 @@ class MNISTDataModule(TensorDataModule):
     ``classes`` keeps a subset (relabelled 0..k-1) and ``image_size`` resizes, for the
     lesson's 0-vs-1 on 6x6 images; with two classes the task is binary, and
     ``one_hot`` gives it two sigmoid outputs as the lesson's Keras model has.
+    ``val_size=None`` trains on all 60,000 training images and validates on the test
+    set, as a notebook that passes the test set as ``validation_data`` does.
     """
 
     split_options: ClassVar[dict[str, str]] = {
@@ -58,7 +60,7 @@ class MNISTDataModule(TensorDataModule):
     def __init__(
         self,
         data_dir: str = "data",
-        val_size: int = 10_000,
+        val_size: int | None = 10_000,
         normalize: bool = False,
         classes: Sequence[int] | None = None,
         image_size: int | None = None,
@@ -137,16 +139,20 @@ class MNISTDataModule(TensorDataModule):
     def load(self) -> tuple[Splits, DataSpec]:
         train_x, train_y = self._read("train-images-idx3-ubyte"), self._read("train-labels-idx1-ubyte")
         test_x, test_y = self._read("t10k-images-idx3-ubyte"), self._read("t10k-labels-idx1-ubyte")
-        if self.val_size >= len(train_y):
+        if self.val_size is not None and self.val_size >= len(train_y):
             raise DataError(
                 f"data.val_size={self.val_size} leaves no training data ({len(train_y):,} images)"
             )
-        cut = len(train_y) - self.val_size  # validation = the last val_size images of train
-        splits = Splits(
-            self._keep_classes(train_x[:cut], train_y[:cut]),
-            self._keep_classes(train_x[cut:], train_y[cut:]),
-            self._keep_classes(test_x, test_y),
-        )
+        test = self._keep_classes(test_x, test_y)
+        if self.val_size is None:  # no validation part: validation is the test set
+            splits = Splits(self._keep_classes(train_x, train_y), test, test)
+        else:
+            cut = len(train_y) - self.val_size  # validation = the last val_size images of train
+            splits = Splits(
+                self._keep_classes(train_x[:cut], train_y[:cut]),
+                self._keep_classes(train_x[cut:], train_y[cut:]),
+                test,
+            )
         shape = tuple(splits.train[0].shape[1:])
         num_classes = len(self.classes) if self.classes else 10
         if num_classes == 2:

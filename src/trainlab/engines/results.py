@@ -77,9 +77,12 @@ def start_run(cfg: DictConfig, writer: Any | None, continued: bool) -> RunRecord
 
 def best_epoch(cfg: DictConfig, history: EpochHistory) -> int | None:
     """The epoch (from 1) whose weights the best checkpoint holds: the first best value of
-    the checkpoint's monitor, as the checkpoint callbacks (strict improvement) choose it.
+    the checkpoint's monitor, as the checkpoint callbacks (strict improvement) choose it;
+    the last epoch when the checkpoint monitors nothing.
     """
     node = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    if _keeps_last_epoch(cfg):
+        return len(history.epochs) or None
     monitor = str(node.monitor if node is not None else cfg.get("monitor"))
     mode = str(node.get("mode", "min") if node is not None else cfg.get("monitor_mode", "min"))
     values = [
@@ -192,6 +195,12 @@ def finish_run(
     return floats
 
 
+def _keeps_last_epoch(cfg: DictConfig) -> bool:
+    """Whether the run's checkpoint is its final model (``model_checkpoint.monitor: null``)."""
+    node = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    return node is not None and node.get("monitor") is None
+
+
 def finish_stopped(
     cfg: DictConfig, record: RunRecord, history: EpochHistory, error: BaseException
 ) -> None:
@@ -212,8 +221,14 @@ def _print_summary(cfg: DictConfig, reason: str, best: int | None, metrics: dict
     """The run's story in three lines: why it stopped and which epoch's checkpoint the
     metrics come from, the metrics, where the run is.
     """
+    if best is None:
+        source = ""
+    elif _keeps_last_epoch(cfg):
+        source = f"; the metrics are the final model's (epoch {best})"
+    else:
+        source = f"; best epoch {best} (its checkpoint gave the metrics)"
     lines = [
-        reason + (f"; best epoch {best} (its checkpoint gave the metrics)" if best else ""),
+        reason + source,
         f"metrics: {format_metrics(metrics)}",
         f"run directory: {cfg.paths.output_dir}",
     ]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig
 
 from trainlab.errors import ConfigError, TrainlabError
+from trainlab.lessons import lesson_main
 
 if TYPE_CHECKING:
     from trainlab.data.base import DataSpec
@@ -214,3 +215,9 @@ def search(cfg: DictConfig) -> list[dict[str, Any]]:
         f"({fastest['parameters']} parameters)\nreport: {output_dir}"
     )
     return front
+
+
+main = lesson_main("compact_search", search)
+
+if __name__ == "__main__":
+    main()

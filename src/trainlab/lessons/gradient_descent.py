@@ -22,6 +22,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from trainlab.errors import ConfigError, TrainlabError
+from trainlab.lessons import lesson_main
 from trainlab.lessons.descent_figures import draw
 from trainlab.lessons.linear_neuron import Array, Problem
 
@@ -187,3 +188,9 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             f"see {output_dir / 'paths.csv'}"
         )
     return summary
+
+
+main = lesson_main("gradient_descent", run)
+
+if __name__ == "__main__":
+    main()

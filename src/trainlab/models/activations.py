@@ -26,23 +26,20 @@ ACTIVATIONS: dict[str, tuple[str, str | None]] = {
 }
 
 
-def torch_activation(name: object) -> str:
-    """The ``torch.nn`` class name for ``model.activation=name``."""
+def torch_activation(name: object, option: str = "model.activation") -> str:
+    """The ``torch.nn`` class name for ``<option>=name``."""
     if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ConfigError(
-            f"model.activation={name!r} is invalid: expected one of {', '.join(ACTIVATIONS)}"
-        )
+        raise ConfigError(f"{option}={name!r} is invalid: expected one of {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name][0]
 
 
-def keras_activation(name: object) -> str:
-    """The Keras activation for ``model.activation=name`` (``engine=keras``)."""
-    torch_activation(name)
+def keras_activation(name: object, option: str = "model.activation") -> str:
+    """The Keras activation for ``<option>=name`` (``engine=keras``)."""
+    torch_activation(name, option)
     keras_name = ACTIVATIONS[str(name)][1]
     if keras_name is None:
         usable = [n for n, (_, k) in ACTIVATIONS.items() if k]
         raise ConfigError(
-            f"model.activation={name!r} has no Keras counterpart (engine=keras); "
-            f"use one of {', '.join(usable)}"
+            f"{option}={name!r} has no Keras counterpart (engine=keras); use one of {', '.join(usable)}"
         )
     return keras_name

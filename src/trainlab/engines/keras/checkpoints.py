@@ -33,9 +33,11 @@ def _save_model(model: Any, path: Path) -> None:
 
 
 class BestCheckpoint(keras.callbacks.Callback):
-    """``best.keras``: the model at the best value of ``monitor`` (a Keras log key)."""
+    """``best.keras``: the model at the best value of ``monitor`` (a Keras log key); with no
+    ``monitor``, the last epoch's model (as Lightning's ``ModelCheckpoint(monitor=None)``).
+    """
 
-    def __init__(self, path: Path, monitor: str, mode: str) -> None:
+    def __init__(self, path: Path, monitor: str | None, mode: str) -> None:
         super().__init__()
         self.path, self.monitor, self.mode = path, monitor, mode
         self.best = math.inf if mode == "min" else -math.inf
@@ -44,6 +46,9 @@ class BestCheckpoint(keras.callbacks.Callback):
         return value < self.best if self.mode == "min" else value > self.best
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.monitor is None:
+            _save_model(self.model, self.path)
+            return
         value = (logs or {}).get(self.monitor)
         if value is not None and self.improves(float(value)):
             self.best = float(value)

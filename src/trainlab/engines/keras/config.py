@@ -118,8 +118,9 @@ UNSUPPORTED_SCHEDULERS = ("ReduceLROnPlateau",)  # steps on a metric, not per ep
 
 
 def _check_model(model: DictConfig) -> None:
-    if model.get("activation") is not None:
-        keras_activation(model.activation)
+    for key in ("activation", "output_activation"):
+        if model.get(key) is not None:
+            keras_activation(model[key], f"model.{key}")
 
 
 def _check_monitors(callbacks: DictConfig | None) -> None:

@@ -107,7 +107,8 @@ def _checkpoints(cfg: DictConfig, settings: FitSettings) -> tuple[BestCheckpoint
         return None, None
     directory = Path(str(node.dirpath))
     best = directory / f"{node.get('filename') or 'best'}{CHECKPOINT_SUFFIX}"
-    monitor = keras_key(str(node.monitor), "callbacks.model_checkpoint.monitor")
+    option = "callbacks.model_checkpoint.monitor"
+    monitor = keras_key(str(node.monitor), option) if node.get("monitor") else None
     last = directory / f"last{CHECKPOINT_SUFFIX}" if node.get("save_last") else None
     return BestCheckpoint(best, monitor, str(node.get("mode", "min"))), last
 
