@@ -1,0 +1,11 @@
+"""The README's lesson table, notebook code beside both engines: see ``trainlab.lessons.lesson_table``.
+
+python scripts/lesson_table.py --lesson digits_dropout --output table.md
+"""
+
+import sys
+
+from trainlab.lessons.lesson_table import main
+
+if __name__ == "__main__":
+    sys.exit(main())
