@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 train: setup
 	$(PY) train.py $(ARGS)
 
-# ruff, the type checker (strict on src/, settings in pyproject.toml), then every test.
+# ruff, the type checker (strict on src/, settings in pyproject.toml), then every test, on
+# every core (pytest-xdist).
 test: setup check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # The inner loop: the same checks and every test but those that train (marked slow).
 test-fast: setup check

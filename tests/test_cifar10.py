@@ -82,6 +82,15 @@ def test_validation_is_a_seeded_random_carve_of_the_training_batches(small: Path
     assert other.val[1].tolist() != splits.val[1].tolist()
 
 
+def test_without_a_validation_carve_validation_is_the_test_batch(small: Path) -> None:
+    splits, _ = _module(small, val_size=None).load()
+    assert len(splits.train[1]) == 5 * PER_BATCH
+    assert splits.val[1].tolist() == splits.test[1].tolist()
+    assert (
+        layout_of({"_target_": "trainlab.data.cifar10.CIFAR10DataModule", "val_size": None}) is not None
+    )
+
+
 def test_an_extracted_folder_is_read_like_the_archive(small: Path, tmp_path: Path) -> None:
     with tarfile.open(small / "cifar10" / CIFAR10_ARCHIVE, "r:gz") as tar:
         tar.extractall(tmp_path / "extracted" / "cifar10", filter="data")

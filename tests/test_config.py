@@ -155,14 +155,15 @@ def test_multirun_rejects_a_bad_sweep_value_before_any_job(sweep, message, cli_t
 
 @pytest.mark.slow
 def test_multirun_over_a_glob_of_lessons_runs_each_match(cli_train, tmp_path):
-    """``-m 'experiment=glob(*)'`` (every lesson) passes the checks; here one lesson matches."""
+    """``-m 'experiment=glob(*)'`` (every lesson) passes the checks; here two lessons match."""
     sweep_dir = tmp_path / "sweep"
     result = cli_train(
         "-m", "experiment=glob(multiply*)", "trainer.max_epochs=2", f"hydra.sweep.dir={sweep_dir}"
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("metrics: ") == 1
-    assert "prediction for [5.0]" in result.stdout
+    jobs = [line.split(",")[0] for line in result.stdout.splitlines() if "val/loss=" in line]
+    assert jobs == ["0_experiment=multiply_by_3", "1_experiment=multiply_by_3_relu"], result.stdout
+    assert result.stdout.count("prediction for [5.0]") == 2
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def _small_mnist(root: Path) -> str:
     write_small_mnist(root / "mnist")
-    overrides = [f"paths.data_dir={root}", "data.verify=false", "data.val_size=100"]
+    overrides = [f"paths.data_dir={root}", "data.verify=false"]
     return "data_overrides=[" + ",".join(f'"{o}"' for o in overrides) + "]"
 
 
@@ -30,7 +30,7 @@ def test_the_two_paths_agree_and_fit_continues(tmp_path: Path) -> None:
         assert mine["bias_grad"] == pytest.approx(theirs["bias_grad"], rel=1e-5, abs=1e-5)
         assert len(mine["kernel_grad"]) == 36 and len(mine["kernel_grad"][0]) == 2
     assert {"loss", "val_loss", "train_acc", "test_acc"} <= set(summary["fit"])
-    assert summary["train_images"] < 600  # 0s and 1s only, the validation carve put back
+    assert summary["train_images"] < 600  # 0s and 1s of the training images only
     assert result.stdout.count("gradients of the summed loss") == 2
     assert "torch autograd and Keras' apply_gradients agree after every step" in result.stdout
 

@@ -159,7 +159,8 @@ def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path: Path) -> 
 
 def test_resume_refuses_to_change_what_is_trained(tmp_path: Path) -> None:
     done = run_script("train.py", ["trainer.max_epochs=1", "figures=false"], tmp_path / "run")
-    (done.run_dir / "metrics.json").unlink()  # as if it had been killed
+    (done.run_dir / "run.json").unlink()  # as if it had been killed before its first write
+    (done.run_dir / "metrics.json").unlink()
     refused = _resume(done.run_dir, "model.hidden=[8]")
     assert refused.returncode == 2
     assert (
@@ -230,3 +231,20 @@ def test_a_truncated_checkpoint_is_one_line_without_unsafe_advice(tmp_path: Path
     assert result.returncode == 1
     assert len(result.error_lines()) == 1 and str(best) in result.error_lines()[0]
     assert "weights_only" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_continued_run_keeps_its_own_name_and_choices(tmp_path: Path) -> None:
+    args = ["experiment=addition", "engine=keras", "trainer.max_epochs=1", "figures=false"]
+    done = run_script("train.py", args, tmp_path / "run")
+    assert done.returncode == 0, done.stderr
+    record = json.loads((done.run_dir / "run.json").read_text())
+    (done.run_dir / "run.json").write_text(json.dumps({**record, "status": "running"}))  # killed
+    again = _resume(done.run_dir)
+    assert again.returncode == 0, again.stderr
+    resumed = json.loads((done.run_dir / "run.json").read_text())
+    assert (resumed["name"], resumed["data"], resumed["engine"]) == (
+        "addition-keras",
+        "addition",
+        "keras",
+    )
+    assert resumed["command"] == record["command"] and resumed["status"] == "finished"

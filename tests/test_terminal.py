@@ -195,3 +195,19 @@ def test_a_sweep_prints_one_line_per_trial(tmp_path: Path) -> None:
     assert len(lines) < 40, output
     for quiet_in_sweeps in ("Epoch ", "Trainable params", "Launching", *NOISE):
         assert quiet_in_sweeps not in output, quiet_in_sweeps
+
+
+@pytest.mark.slow
+def test_a_plain_multirun_prints_one_line_per_job(tmp_path: Path) -> None:
+    command = [sys.executable, "train.py", "-m", "seed=1,2", "trainer.max_epochs=1", "figures=false"]
+    done = subprocess.run(
+        [*command, f"hydra.sweep.dir={tmp_path}"],
+        cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    jobs = [line for line in done.stdout.splitlines() if re.match(r"\d_seed=\d[^:]*: .*val/acc=", line)]
+    assert [line.split(",")[0] for line in jobs] == ["0_seed=1", "1_seed=2"], done.stdout

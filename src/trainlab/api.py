@@ -80,7 +80,7 @@ def _write_hydra_dir(cfg: DictConfig, job: DictConfig) -> None:
     hydra_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(job, hydra_dir / "config.yaml")
     if not job.get("resume"):  # a continued run keeps the command line it started with
-        OmegaConf.save(cfg.hydra, hydra_dir / "hydra.yaml")
+        OmegaConf.save(OmegaConf.create({"hydra": cfg.hydra}), hydra_dir / "hydra.yaml")
         overrides = OmegaConf.create(list(cfg.hydra.overrides.task))
         OmegaConf.save(overrides, hydra_dir / "overrides.yaml")
 
@@ -139,6 +139,19 @@ def train(
     return RunResult(metrics, directory, RunResult.read(directory).history)
 
 
+def _status(run_dir: Path) -> str | None:
+    """``run.json``'s status; for a run written before ``run.json`` existed, ``finished``
+    when its ``metrics.json`` is there and does not say ``interrupted``.
+    """
+    record = read_record(run_dir)
+    if record is not None:
+        return str(record.get("status"))
+    metrics_file = run_dir / METRICS_FILE
+    if not metrics_file.is_file():
+        return None
+    return "interrupted" if "interrupted" in metrics_file.read_text() else FINISHED
+
+
 def resume(run_dir: str | Path, *overrides: str) -> RunResult:
     """Continue a stopped run in its own directory from its ``last`` checkpoint.
 
@@ -155,14 +168,20 @@ def resume(run_dir: str | Path, *overrides: str) -> RunResult:
         raise ConfigError(
             f"resume keeps the run's config: {unsafe[0]} cannot change (allowed: {allowed})"
         )
-    status = (read_record(directory) or {}).get("status")
+    status = _status(directory)
     if status in (FINISHED, STOPPED_EARLY):
         print(f"run {directory} finished already ({status}); nothing to continue (see its {RUN_FILE})")
         return RunResult.read(directory)
     saved = OmegaConf.load(saved_file)
     assert isinstance(saved, DictConfig)
     cfg = compose(*overrides)  # Hydra's own node; the job's keys come from the saved run
+    saved_hydra = OmegaConf.load(directory / ".hydra" / "hydra.yaml")
+    assert isinstance(saved_hydra, DictConfig)
+    saved_hydra = saved_hydra.get("hydra", saved_hydra)  # Hydra's file has a root "hydra" key
     with open_dict(cfg):
+        # The run's own group choices and command line: its name, run.json and HPARAMS.
+        cfg.hydra.runtime.choices = OmegaConf.select(saved_hydra, "runtime.choices", default={})
+        cfg.hydra.overrides.task = OmegaConf.select(saved_hydra, "overrides.task", default=[])
         for key in [k for k in cfg if k != "hydra"]:
             del cfg[key]
         for key, value in saved.items():

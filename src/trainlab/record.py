@@ -11,7 +11,6 @@ import json
 import os
 import shlex
 import socket
-import sys
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,14 +41,14 @@ def _choices() -> dict[str, Any]:
 def command_line() -> str:
     """The command that reruns this job: ``python train.py`` and the job's own overrides.
 
-    For a sweep's job these are the job's overrides, not the sweep's command line.
+    For a sweep's job these are the job's overrides, not the sweep's command line, and
+    without the ``trial.*`` ones that tie it to its Optuna trial (a rerun is a plain run).
     """
     from hydra.core.hydra_config import HydraConfig
 
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else sys.argv[1:]
-    program = Path(sys.argv[0]).name
-    program = program if program.endswith(".py") else "train.py"
-    return shlex.join(["python", program, *overrides])
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    kept = [o for o in overrides if not o.lstrip("+~").startswith("trial.")]
+    return shlex.join(["python", "train.py", *kept])
 
 
 @dataclass(frozen=True)

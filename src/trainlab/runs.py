@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 import yaml  # type: ignore[import-untyped]
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-SKIPPED = frozenset({"checkpoints", "figures", ".hydra"})
+SKIPPED = frozenset({"checkpoints", "figures", ".hydra", "summary"})
 SWEEP_FILES = frozenset({"multirun.yaml", "study.db", "trials.csv", "best.yaml"})
 GROUPS = ("data", "model", "engine", "experiment")
 COLUMNS = ("name", "data", "model", "engine", "seed", "status", "best metrics", "path")

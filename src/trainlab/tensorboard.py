@@ -72,8 +72,14 @@ def hparams_of(
         values = OmegaConf.to_container(node, resolve=True)
         assert isinstance(values, dict)
         for key, value in values.items():
-            if not str(key).startswith("_") and key not in _NOT_HYPERPARAMETERS:
-                params.update(_flat(f"{group}.{key!s}", value))
+            if str(key).startswith("_") or key in _NOT_HYPERPARAMETERS:
+                continue
+            if key == "batch_size" and value == "full":  # the batch size column stays numeric
+                params[f"{group}.full_batch"] = True
+                continue
+            if key == "pixel_scale":  # "unit" beside 255: one column of words
+                value = str(value)
+            params.update(_flat(f"{group}.{key!s}", value))
     for key in TRAINER_KEYS:
         value = (cfg.get("trainer") or {}).get(key)
         if value is not None:

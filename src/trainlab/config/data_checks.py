@@ -79,7 +79,11 @@ DATA_RULES: list[Rule] = [
         "a number in (0, 1), or null (no validation part: validate on the test split)",
     ),
     Rule("data.test_fraction", open_fraction, "a number in (0, 1)", nullable=False),
-    Rule("data.val_size", positive_int, "an integer >= 1 (mnist: or null, to validate on the test set)"),
+    Rule(
+        "data.val_size",
+        positive_int,
+        "an integer >= 1 (mnist, cifar10: or null, to validate on the test set)",
+    ),
     Rule("data.scaler", one_of("minmax", "standard", "none"), "one of minmax, standard, none"),
     Rule(
         "data.pixel_scale",

@@ -117,7 +117,7 @@ class CIFAR10DataModule(TensorDataModule):
     def __init__(
         self,
         data_dir: str = "data",
-        val_size: int = 5_000,
+        val_size: int | None = 5_000,
         split_seed: int = 42,
         download: bool = True,
         verify: bool = True,
@@ -186,6 +186,7 @@ class CIFAR10DataModule(TensorDataModule):
         """Train and validation indices: ``val_size`` images at random, unstratified."""
         from sklearn.model_selection import train_test_split
 
+        assert self.val_size is not None
         if not 0 < self.val_size < count:
             raise DataError(
                 f"data.val_size={self.val_size} cannot split {count:,} training images: "
@@ -204,11 +205,15 @@ class CIFAR10DataModule(TensorDataModule):
         batches = self._batches()
         train_x = np.concatenate([batches[name][0] for name in TRAIN_BATCHES])
         train_y = np.concatenate([batches[name][1] for name in TRAIN_BATCHES])
-        train, val = self._carve_validation(len(train_y))
-        splits = Splits(
-            self._tensors(train_x[train], train_y[train]),
-            self._tensors(train_x[val], train_y[val]),
-            self._tensors(*batches[TEST_BATCH]),
-        )
+        test = self._tensors(*batches[TEST_BATCH])
+        if self.val_size is None:  # no carve: validation reports on the test batch, as mnist's
+            splits = Splits(self._tensors(train_x, train_y), test, test)
+        else:
+            train, val = self._carve_validation(len(train_y))
+            splits = Splits(
+                self._tensors(train_x[train], train_y[train]),
+                self._tensors(train_x[val], train_y[val]),
+                test,
+            )
         shape = (CHANNELS, SIDE, SIDE)
         return splits, DataSpec(shape, CLASSES, "multiclass", image_shape=(CHANNELS * SIDE, SIDE))

@@ -118,7 +118,10 @@ def _mnist(data: Mapping[str, Any]) -> DataLayout:
 def _cifar10(data: Mapping[str, Any]) -> DataLayout:
     val = data.get("val_size")
     splits = None
-    if isinstance(val, int) and not isinstance(val, bool) and val >= 0:
+    if val is None:  # validation is the test batch
+        sizes = (CIFAR10_TRAIN, CIFAR10_TEST, CIFAR10_TEST)
+        splits = SplitSizes(sizes, ("data.val_size",) * 3, CIFAR10_TRAIN)
+    elif isinstance(val, int) and not isinstance(val, bool) and val >= 0:
         sizes = (CIFAR10_TRAIN - val, val, CIFAR10_TEST)
         splits = SplitSizes(sizes, ("data.val_size",) * 3, CIFAR10_TRAIN)
     return DataLayout("cifar10", "multiclass", CIFAR10_WIDTH, splits)

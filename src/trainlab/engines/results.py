@@ -80,11 +80,10 @@ def best_epoch(cfg: DictConfig, history: EpochHistory) -> int | None:
     the checkpoint's monitor, as the checkpoint callbacks (strict improvement) choose it;
     the last epoch when the checkpoint monitors nothing.
     """
-    node = (cfg.get("callbacks") or {}).get("model_checkpoint")
     if _keeps_last_epoch(cfg):
         return len(history.epochs) or None
-    monitor = str(node.monitor if node is not None else cfg.get("monitor"))
-    mode = str(node.get("mode", "min") if node is not None else cfg.get("monitor_mode", "min"))
+    node = cfg.callbacks.model_checkpoint
+    monitor, mode = str(node.monitor), str(node.get("mode", "min"))
     values = [
         (int(row["epoch"]) + 1, row[monitor])
         for row in history.epochs
@@ -115,6 +114,8 @@ def _failure(error: BaseException, epochs: int) -> tuple[str, str]:
     """The status and the reason of a fit that raised ``error``."""
     if isinstance(error, RunInterrupted):
         return INTERRUPTED, f"{error} in epoch {epochs + 1}"
+    if isinstance(error, KeyboardInterrupt):  # a second Ctrl-C: aborted at once
+        return INTERRUPTED, f"aborted by a second Ctrl-C in epoch {epochs + 1}"
     if type(error).__name__ == "TrialPruned":  # optuna's, without importing optuna
         return PRUNED, f"pruned by the sweep after epoch {epochs}"
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -196,9 +197,11 @@ def finish_run(
 
 
 def _keeps_last_epoch(cfg: DictConfig) -> bool:
-    """Whether the run's checkpoint is its final model (``model_checkpoint.monitor: null``)."""
+    """Whether the metrics are the final model's: the checkpoint monitors nothing, or there is
+    no best checkpoint (``~callbacks.model_checkpoint``).
+    """
     node = (cfg.get("callbacks") or {}).get("model_checkpoint")
-    return node is not None and node.get("monitor") is None
+    return node is None or node.get("monitor") is None
 
 
 def finish_stopped(
@@ -209,10 +212,14 @@ def finish_stopped(
     interrupted run also says how to continue it.
     """
     run_dir = Path(cfg.paths.output_dir)
-    history.write_csv(run_dir / HISTORY_FILE)
     status, reason = _failure(error, len(history.epochs))
     last_validation = {k: v for k, v in history.last().items() if k.startswith("val/")}
-    _end(cfg, record, last_validation, history, status, reason)
+    try:
+        history.write_csv(run_dir / HISTORY_FILE)
+        _end(cfg, record, last_validation, history, status, reason)
+    except Exception as failure:  # the error that stopped the run is the one to report
+        log.warning("could not record how the run ended: %s", failure)
+        return
     if status == INTERRUPTED:
         print(f"run directory: {run_dir}\ncontinue it with: python train.py resume={run_dir}")
 
@@ -236,6 +243,8 @@ def _print_summary(cfg: DictConfig, reason: str, best: int | None, metrics: dict
         summary_log.info("%s", line)
     if not quiet():
         print("\n".join(lines))
+    elif cfg.get("trial") is None:  # a plain multirun's job: one line (Optuna's sweeper has its own)
+        print(f"{Path(cfg.paths.output_dir).name}: {format_metrics(metrics)}  ({reason})")
 
 
 def report(cfg: DictConfig, metrics: dict[str, Any]) -> dict[str, float]:

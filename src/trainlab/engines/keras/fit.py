@@ -244,27 +244,24 @@ def fit(cfg: DictConfig, extra_callbacks: Sequence[Any] = ()) -> Metrics:
                 callbacks=[*callbacks, StopOnSignal(signals), *extra_callbacks],
                 verbose=keras_verbose(),  # one line per epoch; none in a sweep's job
             )
-        except BaseException as error:  # interrupted, pruned, NaN: still in HPARAMS
+            if best is not None and best.is_file():
+                model = load_checkpoint(best, spec)
+            test = keras_batches(datamodule.test_dataloader(), spec, settings.test_limit)
+            metrics = {**_evaluate(model, val, "val"), **_evaluate(model, test, "test")}
+            stopped_early = any(
+                isinstance(cb, keras.callbacks.EarlyStopping) and cb.stopped_epoch > 0
+                for cb in callbacks
+            )
+            metrics = finish_run(
+                cfg, record, datamodule, metrics, history, _forward(model), stopped_early, writer
+            )
+        except BaseException as error:  # interrupted, pruned, NaN, a failure after training
             finish_stopped(cfg, record, history, error)
-            _close(writer)
             raise
-        if best is not None and best.is_file():
-            model = load_checkpoint(best, spec)
-        test = keras_batches(datamodule.test_dataloader(), spec, settings.test_limit)
-        metrics = {**_evaluate(model, val, "val"), **_evaluate(model, test, "test")}
-        stopped_early = any(
-            isinstance(cb, keras.callbacks.EarlyStopping) and cb.stopped_epoch > 0 for cb in callbacks
-        )
-        metrics = finish_run(
-            cfg, record, datamodule, metrics, history, _forward(model), stopped_early, writer
-        )
-    _close(writer)
+        finally:
+            if writer is not None:
+                writer.close()
     return metrics
-
-
-def _close(writer: Any | None) -> None:
-    if writer is not None:
-        writer.close()
 
 
 def _new_model(cfg: DictConfig, spec: DataSpec) -> Any:

@@ -89,23 +89,22 @@ class LightningEngine:
                     finish_stopped(cfg, record, history, error)
                 raise
         stopped_early = _stopped_early(trainer)  # before the best checkpoint's state reloads
-        best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
-        trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-        val = _stage_metrics(trainer, "val/")
-        trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
-        metrics = {**val, **_stage_metrics(trainer, "test/")}
-        if record is None:  # a rank other than 0 writes nothing
-            return to_floats(metrics)
-        return finish_run(
-            cfg,
-            record,
-            datamodule,
-            metrics,
-            history,
-            _forward(module),
-            stopped_early,
-            _writer(trainer),
-        )
+        try:
+            best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
+            trainer.validate(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+            val = _stage_metrics(trainer, "val/")
+            trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)
+            metrics = {**val, **_stage_metrics(trainer, "test/")}
+            if record is None:  # a rank other than 0 writes nothing
+                return to_floats(metrics)
+            writer = _writer(trainer)
+            return finish_run(
+                cfg, record, datamodule, metrics, history, _forward(module), stopped_early, writer
+            )
+        except BaseException as error:  # a failure after training: run.json says so
+            if record is not None:
+                finish_stopped(cfg, record, history, error)
+            raise
 
     def evaluate(self, cfg: DictConfig, ckpt_path: str) -> Metrics:
         prepare_process()
