@@ -39,11 +39,14 @@ lint: setup
 
 bench: setup
 	$(PY) -m benchmarks.epoch
+	$(PY) -m benchmarks.epoch experiment=digits_dropout output=bench/epoch_digits.json
 	$(PY) -m benchmarks.step_overhead
+	$(PY) -m benchmarks.epoch_overhead
 	$(PY) -m benchmarks.startup
 	$(PY) -m benchmarks.resume
 	$(PY) -m benchmarks.figures
 	$(PY) -m benchmarks.dashboard threads=1
+	$(PY) -m benchmarks.scale_out
 	$(PY) -m benchmarks.report
 
 # TensorBoard on every run under outputs/, reachable from this machine only (PORT=6007 ...).

@@ -6,10 +6,12 @@ nothing heavy themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import statistics
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,30 @@ def interleaved(
             if round_ >= warmup:
                 row.seconds.append(seconds)
     return rows
+
+
+def take_flag(argv: Sequence[str], flag: str) -> tuple[bool, list[str]]:
+    """Whether ``flag`` (e.g. ``--json``) is in ``argv``, and the other arguments."""
+    rest = [arg for arg in argv if arg != flag]
+    return len(rest) < len(argv), rest
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to stdout meanwhile to stderr, Python's and the libraries'
+    own (progress bars, Keras' epoch lines, C code), so that stdout carries only JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def print_json(result: Mapping[str, Any]) -> None:
+    """The result on stdout, as ``write_result`` writes it to its file (``--json``)."""
+    print(json.dumps(result, indent=2), flush=True)

@@ -1,7 +1,9 @@
-"""The epoch benchmark's result: each row's numbers, the ratios of medians, the tables."""
+"""The epoch benchmark's result: each row's numbers, the ratios of medians, what each engine
+adds over its library's plain code, the tables."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hydra.utils import instantiate
@@ -13,14 +15,18 @@ from trainlab.data.base import TensorDataModule
 
 LABELS = {
     "raw": "raw loop (batched indexing)",
+    "lightning_plain": "plain Lightning (LightningModule + DataLoader)",
     "trainlab": "trainlab (Lightning engine)",
+    "keras_plain": "plain Keras fit (no engine callbacks)",
     "keras": "trainlab (Keras engine)",
     "per_sample": "per-sample Dataset + DataLoader",
     "floor": "compute floor (GEMM)",
 }
 SHORT_LABELS = {
     "raw": "raw loop",
+    "lightning_plain": "plain Lightning",
     "trainlab": "Lightning engine",
+    "keras_plain": "plain Keras fit",
     "keras": "Keras engine",
     "per_sample": "per-sample DataLoader",
     "floor": "compute floor",
@@ -28,10 +34,14 @@ SHORT_LABELS = {
 # Ratio name -> (numerator row, denominator row), of the rows' medians.
 RATIOS = {
     "trainlab/raw": ("trainlab", "raw"),
+    "trainlab/lightning_plain": ("trainlab", "lightning_plain"),
+    "keras/keras_plain": ("keras", "keras_plain"),
     "per_sample/trainlab": ("per_sample", "trainlab"),
     "trainlab/floor": ("trainlab", "floor"),
     "keras/raw": ("keras", "raw"),
 }
+# Engine -> (its row, the row of its library's plain code).
+ENGINES = {"lightning": ("trainlab", "lightning_plain"), "keras": ("keras", "keras_plain")}
 
 
 def ratios(rows: dict[str, Row]) -> dict[str, float | None]:
@@ -39,6 +49,27 @@ def ratios(rows: dict[str, Row]) -> dict[str, float | None]:
         return top / bottom if top is not None and bottom else None
 
     return {name: ratio(rows[a].median, rows[b].median) for name, (a, b) in RATIOS.items()}
+
+
+def engine_overhead(rows: dict[str, Row], steps: int) -> dict[str, dict[str, Any]]:
+    """What each engine adds over its library's plain code: per epoch, and per training
+    step (the epoch's difference, validation included, over its ``steps``)."""
+    overhead = {}
+    for engine, (row, plain) in ENGINES.items():
+        top, bottom = rows[row].median, rows[plain].median
+        extra = top - bottom if top is not None and bottom is not None else None
+        overhead[engine] = {
+            "engine_row": row,
+            "plain_row": plain,
+            "ms_per_epoch": 1e3 * extra if extra is not None else None,
+            "us_per_step": 1e6 * extra / steps if extra is not None else None,
+        }
+    return overhead
+
+
+def train_steps(datamodule: TensorDataModule) -> int:
+    """Optimizer steps per epoch: training batches, the last one possibly short."""
+    return math.ceil(train_samples(datamodule) / datamodule.batch_size)
 
 
 def row_data(row: Row, n_train: int) -> dict[str, Any]:
@@ -74,6 +105,7 @@ def describe(cfg: DictConfig, datamodule: TensorDataModule) -> dict[str, Any]:
         "batch_size": datamodule.batch_size,
         "eval_batch_size": datamodule.eval_batch_size,
         "train_samples": train_samples(datamodule),
+        "train_steps": train_steps(datamodule),
         "val_samples": len(datamodule.splits.val[0]),
     }
 
@@ -116,6 +148,18 @@ def print_tables(result: dict[str, Any]) -> None:
         value = result["ratios"][name]
         shown = f"{value:.2f}" if value is not None else "not available"
         compared.add_row(name, f"{SHORT_LABELS[top]} / {SHORT_LABELS[bottom]}", shown)
+    added = Table(title="what each engine adds over its library's plain code")
+    for column in ("engine", "over", "ms/epoch", "us/step"):
+        added.add_column(column, justify="left" if column in ("engine", "over") else "right")
+    for extra in result["engine_overhead"].values():
+        ms, us = extra["ms_per_epoch"], extra["us_per_step"]
+        added.add_row(
+            SHORT_LABELS[extra["engine_row"]],
+            SHORT_LABELS[extra["plain_row"]],
+            f"{ms:+.1f}" if ms is not None else "not available",
+            f"{us:+.0f}" if us is not None else "",
+        )
     console = Console()
     console.print(table)
     console.print(compared)
+    console.print(added)

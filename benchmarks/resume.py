@@ -202,6 +202,7 @@ def kill_lightning(case: Case, whole: Path, run_dir: Path) -> dict[str, Any]:
     killed = saved + steps // 3
     args = [
         *case.timeless(),
+        "engine.steps_per_call=1",  # a checkpoint and a kill at exact optimizer steps
         f"{MID_EPOCH}.every_n_steps={saved}",
         "+callbacks.sigkill._target_=benchmarks.kill.sigkill_at_step",
         f"+callbacks.sigkill.step={killed}",
@@ -300,7 +301,9 @@ def first_steps(case: Case, killed: Path, scratch: Path, runs: int) -> dict[str,
 
 
 class SaveTimer(pl.Callback):
-    """Times ``saves`` calls of ``save_last`` once the run has taken ``after_step`` steps."""
+    """Times ``saves`` calls of ``save_last`` once the run has taken ``after_step`` steps
+    (at the end of the first ``training_step`` call that reaches them).
+    """
 
     def __init__(self, saves: int, after_step: int = 2) -> None:
         self.saves, self.after_step = saves, after_step
@@ -309,7 +312,7 @@ class SaveTimer(pl.Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         path = last_checkpoint(trainer)
-        if trainer.global_step != self.after_step or self.seconds or path is None:
+        if trainer.global_step < self.after_step or self.seconds or path is None:
             return
         for _ in range(self.saves):
             self.seconds.append(timed(trainer.strategy.root_device, lambda: save_last(trainer)))

@@ -3,6 +3,7 @@ callback's cost per training step, on a network so small that its arithmetic is 
 
     python -m benchmarks.step_overhead                  # writes bench/step_overhead.json
     python -m benchmarks.step_overhead reps=1 warmup=0  # quick
+    python -m benchmarks.step_overhead --json           # the result as JSON on stdout, not tables
 
 The network is a 64-10 linear model on scikit-learn's digits in batches of 4 (292 steps
 an epoch, validation included), so a step's time is almost all framework. Rows, run
@@ -10,12 +11,13 @@ interleaved as in ``benchmarks.epoch``: the raw loop; the Lightning engine with 
 callbacks and no logger; the same plus each default callback alone; the Lightning
 engine as configured; Keras' ``fit`` with no callbacks of the engine's; the Keras engine
 as configured. The difference between a row and its base row is that part's cost per
-step. Options: ``reps``, ``warmup``, ``output``; other ``key=value`` arguments are
-trainlab overrides.
+step. Options: ``reps``, ``warmup``, ``output``, ``--json`` (the file is written either
+way; everything else goes to stderr); other ``key=value`` arguments are trainlab overrides.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -25,7 +27,16 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from benchmarks.common import Row, command_line, interleaved, split_options, write_result
+from benchmarks.common import (
+    Row,
+    command_line,
+    interleaved,
+    print_json,
+    split_options,
+    stdout_to_stderr,
+    take_flag,
+    write_result,
+)
 from benchmarks.data import load_data
 from benchmarks.engine_epoch import engine_config, engine_row
 from benchmarks.loops import device_of, raw_epoch
@@ -132,15 +143,20 @@ def print_tables(result: Mapping[str, Any]) -> None:
 
 
 def main(argv: Sequence[str]) -> dict[str, Any]:
+    as_json, argv = take_flag(argv, "--json")
     own, overrides = split_options(argv, OPTIONS, __doc__ or "")
     reps, warmup, output = int(own["reps"]), int(own["warmup"]), Path(str(own["output"]))
-    base = engine_config([*TINY, *overrides], "lightning")
-    datamodule = load_data(base, 0)
-    with tempfile.TemporaryDirectory(prefix="trainlab-overhead-") as scratch:
-        rows = interleaved(measures(overrides, base, datamodule, Path(scratch)), warmup, reps)
-    result = report(argv, rows, len(datamodule.train_dataloader()), device_of(base))
-    print_tables(result)
-    write_result(output, result)
+    with stdout_to_stderr() if as_json else contextlib.nullcontext():
+        base = engine_config([*TINY, *overrides], "lightning")
+        datamodule = load_data(base, 0)
+        with tempfile.TemporaryDirectory(prefix="trainlab-overhead-") as scratch:
+            rows = interleaved(measures(overrides, base, datamodule, Path(scratch)), warmup, reps)
+        result = report(argv, rows, len(datamodule.train_dataloader()), device_of(base))
+        if not as_json:
+            print_tables(result)
+        write_result(output, result)
+    if as_json:
+        print_json(result)
     return result
 
 

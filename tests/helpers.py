@@ -38,6 +38,15 @@ ENGINES = ("lightning", "keras")
 SMALL_VAL_SIZE = 100  # of the generated 600 training images
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 SMALL_CIFAR10_VAL_SIZE = 50  # of the generated 5 x 60 training images
+# Housing whose learning rate grows 10^4-fold per epoch: epoch 1 trains, a later one diverges.
+DIVERGING = (
+    "optimizer=sgd",
+    "optimizer.lr=0.001",
+    "+scheduler._target_=torch.optim.lr_scheduler.ExponentialLR",
+    "+scheduler._partial_=true",
+    "+scheduler.gamma=10000",
+    "trainer.max_epochs=5",
+)
 
 
 @dataclass

@@ -13,13 +13,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from benchmarks import report
+
 from .helpers import REPO
 
-EPOCH_ROWS = {"raw", "trainlab", "keras", "per_sample", "floor"}
-RATIOS = {"trainlab/raw", "per_sample/trainlab", "trainlab/floor", "keras/raw"}
+EPOCH_ROWS = {"raw", "lightning_plain", "trainlab", "keras_plain", "keras", "per_sample", "floor"}
+RATIOS = {
+    "trainlab/raw",
+    "trainlab/lightning_plain",
+    "keras/keras_plain",
+    "per_sample/trainlab",
+    "trainlab/floor",
+    "keras/raw",
+}
 CALLBACKS = {
     "early_stopping",
     "model_checkpoint",
@@ -50,6 +60,18 @@ def is_positive(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
+def is_finite(value: object) -> bool:
+    """A difference of two timings: noise may make it negative on a tiny configuration."""
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def json_result(stdout: str, output: Path) -> dict[str, Any]:
+    """A ``--json`` run's result: stdout is the JSON alone, the same as the file written."""
+    result: dict[str, Any] = json.loads(stdout)
+    assert result == json.loads(output.read_text())
+    return result
+
+
 def assert_runs(summary: dict[str, object], runs: int) -> None:
     assert isinstance(summary["runs"], list) and len(summary["runs"]) == runs
     assert is_positive(summary["median"])
@@ -58,10 +80,10 @@ def assert_runs(summary: dict[str, object], runs: int) -> None:
 @pytest.mark.slow
 def test_epoch_benchmark_writes_every_row(tmp_path: Path) -> None:
     output = tmp_path / "epoch.json"
-    run_benchmark(
-        "epoch", *data_overrides(), "reps=1", "warmup=0", "max_samples=300", f"output={output}"
+    stdout = run_benchmark(
+        "epoch", *data_overrides(), "reps=1", "warmup=0", "max_samples=300", f"output={output}", "--json"
     )
-    result = json.loads(output.read_text())
+    result = json_result(stdout, output)
     assert set(result["rows"]) == EPOCH_ROWS
     for row in result["rows"].values():
         assert row["available"], row
@@ -70,16 +92,40 @@ def test_epoch_benchmark_writes_every_row(tmp_path: Path) -> None:
     assert set(result["ratios"]) == RATIOS
     assert all(is_positive(value) for value in result["ratios"].values())
     assert result["config"]["train_samples"] == 300
+    steps = math.ceil(300 / result["config"]["batch_size"])
+    assert result["config"]["train_steps"] == steps
+    assert set(result["engine_overhead"]) == {"lightning", "keras"}
+    for extra in result["engine_overhead"].values():
+        assert is_finite(extra["ms_per_epoch"]) and is_finite(extra["us_per_step"])
+        assert extra["us_per_step"] == pytest.approx(1e3 * extra["ms_per_epoch"] / steps)
     assert is_positive(result["floor"]["gemm_flops_per_second"])
     assert result["machine"]["cores"] >= 1
     assert result["command"].startswith("python -m benchmarks.epoch ")
+    assert "--json" not in result["command"]
+    section = report.render("epoch", result, output).splitlines()
+    assert any(line.startswith("| Lightning engine | plain Lightning | ") for line in section)
+    assert any(line.startswith("| Keras engine / plain Keras fit | ") for line in section)
+
+
+def test_epoch_digits_preset_is_the_seed_lesson() -> None:
+    """``experiment=`` picks the lesson's groups: no MNIST default overrides its data."""
+    import trainlab
+    from benchmarks.epoch import parse_args
+
+    options = parse_args(["experiment=digits_dropout", "output=bench/epoch_digits.json"])
+    assert options.overrides == ["experiment=digits_dropout"]
+    assert options.output == Path("bench/epoch_digits.json")
+    cfg = trainlab.compose(*options.overrides)
+    assert cfg.data._target_.endswith("DigitsDataModule") and cfg.data.batch_size == 20
+    assert list(cfg.model.hidden) == [24, 24] and cfg.model.dropout == 0.25
+    assert parse_args(["data=digits"]).overrides == ["model=mlp", "optimizer=sgd", "data=digits"]
 
 
 @pytest.mark.slow
 def test_step_overhead_benchmark_prices_every_part(tmp_path: Path) -> None:
     output = tmp_path / "overhead.json"
-    run_benchmark("step_overhead", "reps=1", "warmup=0", f"output={output}")
-    result = json.loads(output.read_text())
+    stdout = run_benchmark("step_overhead", "reps=1", "warmup=0", f"output={output}", "--json")
+    result = json_result(stdout, output)
     rows = {"raw", "lightning_bare", "lightning", "keras_bare", "keras"}
     rows |= {f"lightning_bare+{name}" for name in (*CALLBACKS, "logger")}
     assert set(result["us_per_step"]) == rows and not result["unavailable"]
@@ -87,6 +133,36 @@ def test_step_overhead_benchmark_prices_every_part(tmp_path: Path) -> None:
     parts = {"lightning loop", "keras loop", "keras engine callbacks and logging", *CALLBACKS, "logger"}
     assert set(result["cost_us_per_step"]) == parts
     assert result["steps_per_epoch"] == 292  # digits' 1,168 training images in batches of 4
+
+
+@pytest.mark.slow
+def test_epoch_overhead_benchmark_prices_every_part(tmp_path: Path) -> None:
+    output = tmp_path / "epoch_overhead.json"
+    stdout = run_benchmark(
+        "epoch_overhead",
+        "epochs=3",
+        "short=1",
+        "reps=1",
+        "warmup=0",
+        "threads=1",
+        f"output={output}",
+        "--json",
+    )
+    result = json_result(stdout, output)
+    rows = {"notebook", "lightning_plain", "keras_plain", "keras", "lightning"}
+    rows |= {f"lightning_no_{part}" for part in ("checkpoints", "logger", "progress_bar")}
+    assert set(result["rows"]) == rows and not result["unavailable"]
+    for row in result["rows"].values():
+        assert is_finite(row["ms_per_epoch"]["median"]) and len(row["ms_per_epoch"]["runs"]) == 1
+    parts = {"lightning total", "lightning loop", "lightning engine", "checkpoints", "logger"}
+    parts |= {"progress bar", "keras total", "keras loop", "keras engine"}
+    assert set(result["parts"]) == parts
+    assert all(is_finite(part["ms_per_epoch"]) for part in result["parts"].values())
+    config = result["config"]
+    assert (config["lesson"], config["epochs"], config["short"]) == ("digits_sigmoid", 3, 1)
+    assert config["batch_size"] == config["train_samples"] == 1257  # full batch: one step an epoch
+    section = report.render("epoch_overhead", result, output)
+    assert "| the Lightning engine beyond plain Lightning | " in section
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -146,10 +147,38 @@ def test_lesson_table_writes_the_table(tmp_path: Path, capsys: pytest.CaptureFix
     assert "wall time per run" in header and "within the notebook's spread" in header
     assert rule.count("---") == header.count("|") - 1
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[0] == "`multiply_by_3`" and cells[2] == "test/rmse (1 seeds)"
-    assert all(cell[0].isdigit() for cell in cells[3:6]), row
+    assert cells[0] == "`multiply_by_3`" and cells[2] == "test/rmse"
+    assert all(cell[0].isdigit() and cell.endswith(", 1 seeds)") for cell in cells[3:6]), row
     assert "Lightning" in cells[7] and "Keras" in cells[7]
     (saved,) = json.loads(numbers.read_text())
     assert saved["notebook"]["seeds"] == [0] and set(saved["engines"]) == {"lightning", "keras"}
     assert len(list((tmp_path / "runs").iterdir())) == 2
     assert output.read_text() in capsys.readouterr().out
+
+
+def test_lesson_table_merges_earlier_runs_by_lesson_and_seed(tmp_path: Path):
+    """Long lessons are measured in several runs; ``--from-json`` writes one table of them."""
+
+    def row(seeds: list[int], engines: tuple[str, ...]) -> Row:
+        values = [0.5 + seed / 100 for seed in seeds]
+        side = Side(seeds, values, [1.0] * len(seeds))
+        return Row(
+            "housing_minmax",
+            "test/mae",
+            side,
+            {e: Side(seeds, values, [2.0] * len(seeds)) for e in engines},
+        )
+
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps([asdict(row([0, 1, 2], ("lightning", "keras")))]))
+    second.write_text(json.dumps([asdict(row([2, 3], ("lightning",)))]))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{START}\nold\n{END}\nrest\n")
+    argv = ["--from-json", str(first), "--from-json", str(second), "--readme", str(readme)]
+    assert lesson_table.main(argv) == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    (line,) = [line for line in text.splitlines() if line.startswith("| `housing_minmax`")]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[3] == cells[4] == "0.5150 (0.5000 to 0.5300, 4 seeds)"  # seed 2 once
+    assert cells[5] == "0.5100 (0.5000 to 0.5200, 3 seeds)"

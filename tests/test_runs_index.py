@@ -261,3 +261,15 @@ def test_live_run_and_other_broken_files(tmp_path: Path) -> None:
     ]
     (logs / "empty").mkdir()
     assert _rows(logs / "empty") == []
+
+
+def test_summary_gives_a_metrics_mean_and_spread_over_the_listed_runs(log_dir: Path) -> None:
+    # val/acc: the digits run (0.9741), the interrupted one (0.5) and the sweep's two jobs
+    # (0.9, 0.5); the sweep's own row is not a run.
+    result = _index(log_dir, "--where", "data=digits", "--summary", "val/acc", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["runs"] == 4 and summary["min"] == 0.5 and summary["max"] == 0.9741
+    assert summary["mean"] == pytest.approx((0.9741 + 0.5 + 0.9 + 0.5) / 4)
+    text = _index(log_dir, "--summary", "test/acc").stdout
+    assert "test/acc over 1 runs: mean 0.9611 (min 0.9611, max 0.9611, std 0.0000)" in text

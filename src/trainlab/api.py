@@ -23,7 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from trainlab.config.compose import compose, hydra_state, job_config
-from trainlab.config.preflight import check_job
+from trainlab.config.preflight import check_evaluation, check_job
 from trainlab.engines import Metrics, load_engine
 from trainlab.errors import ConfigError
 from trainlab.record import FINISHED, RUN_FILE, STOPPED_EARLY, read_record
@@ -152,6 +152,20 @@ def _status(run_dir: Path) -> str | None:
     return "interrupted" if "interrupted" in metrics_file.read_text() else FINISHED
 
 
+def _check_more_epochs(run_dir: Path, overrides: Sequence[str]) -> None:
+    """A new ``trainer.max_epochs`` cannot fall below the epochs the run has done."""
+    done = (read_record(run_dir) or {}).get("epochs")
+    if not isinstance(done, int):
+        return
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key == "trainer.max_epochs" and value.isdigit() and int(value) < done:
+            raise ConfigError(
+                f"trainer.max_epochs={value} is below the {done} epochs {run_dir} has done; "
+                f"continue with trainer.max_epochs={done} or more"
+            )
+
+
 def resume(run_dir: str | Path, *overrides: str) -> RunResult:
     """Continue a stopped run in its own directory from its ``last`` checkpoint.
 
@@ -172,6 +186,7 @@ def resume(run_dir: str | Path, *overrides: str) -> RunResult:
     if status in (FINISHED, STOPPED_EARLY):
         print(f"run {directory} finished already ({status}); nothing to continue (see its {RUN_FILE})")
         return RunResult.read(directory)
+    _check_more_epochs(directory, overrides)
     saved = OmegaConf.load(saved_file)
     assert isinstance(saved, DictConfig)
     cfg = compose(*overrides)  # Hydra's own node; the job's keys come from the saved run
@@ -195,11 +210,14 @@ def resume(run_dir: str | Path, *overrides: str) -> RunResult:
 
 
 def evaluate(ckpt_path: str | Path, *overrides: str, run_dir: str | Path | None = None) -> Metrics:
-    """Recompute a run's test metrics from one of its checkpoints, as ``eval.py`` does."""
+    """Recompute a run's test metrics from one of its checkpoints, as ``eval.py`` does
+    (``"trainer=cpu"`` evaluates a run trained on a GPU on the CPU).
+    """
     cfg = compose(f"ckpt_path={ckpt_path}", *overrides, config_name="eval")
     job = _prepare_run(cfg, run_dir)
     with hydra_state(cfg):
         check_job(job, str(job.paths.output_dir), "run_dir")
+        check_evaluation(job)
         _write_hydra_dir(cfg, job)
         with _run_log(cfg, job):
             return evaluate_checkpoint(job)

@@ -26,6 +26,7 @@ from trainlab.config.preflight import USAGE_ERROR, preflight
 from trainlab.engines import Metrics, load_engine
 from trainlab.errors import ConfigError, TrainlabError, exit_with
 from trainlab.run import evaluate_checkpoint
+from trainlab.sweep.launchers import stop_workers
 
 
 def one_line_errors(job: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
@@ -69,6 +70,8 @@ def _exit_now(code: object) -> None:
     if isinstance(code, str):  # sys.exit("message"): Python would print it
         print(code, file=sys.stderr)
         code = 1
+    if stop_workers():  # joblib's launcher ran jobs: its exit handlers clean up after it
+        raise SystemExit(code)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -102,9 +105,21 @@ def _resume(argv: list[str]) -> None:
 _HELP_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info"}
 
 
+def _join_other_machine() -> None:
+    """``NODE_RANK=1 python train.py ...`` on another machine of a ``trainer.num_nodes`` job:
+    it composes nothing and creates no directory; it trains rank 0's job as its ranks.
+    """
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")  # c10d's retries: one line instead
+    from trainlab.engines.lightning.ranks import main
+
+    main([])
+
+
 def train() -> None:
     argv = sys.argv[1:]
     hydra_only = {"-m", "--multirun", *_HELP_FLAGS} & set(argv)
+    if os.environ.get("NODE_RANK", "0").strip() not in ("", "0") and not hydra_only:
+        _join_other_machine()
     if any(arg.startswith("resume=") for arg in argv) and not hydra_only:
         try:
             _resume(argv)

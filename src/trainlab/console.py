@@ -25,6 +25,7 @@ NOISE = re.compile(
             r"^`Trainer\.(fit|validate|test)` stopped: ",  # the run's summary says why it stopped
             r"^Restoring states from the checkpoint path at ",  # the best checkpoint, reloaded
             r"^Loaded model weights from the checkpoint at ",
+            r"^`weights_only` was not set",  # the run's own checkpoints, reloaded
         )
     )
 )

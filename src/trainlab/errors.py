@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from hydra.errors import CompactHydraException
 
@@ -63,6 +63,9 @@ class RunInterrupted(TrainlabError):
     def __init__(self, message: str, signal_number: int) -> None:
         super().__init__(message)
         self.signal_number = signal_number
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a job in a worker process sends it back
+        return (type(self), (self.args[0], self.signal_number))
 
     @property
     def exit_code(self) -> int:

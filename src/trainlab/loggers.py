@@ -4,10 +4,16 @@ Lightning steps epoch-level metrics by optimizer steps and adds an ``epoch`` sca
 staircase) to place them. trainlab logs once per epoch, so the curves use the epoch
 (counted from 1) as their step: runs with different data sizes or batch sizes line up,
 and no ``epoch`` scalar is needed.
+
+Lightning calls ``save`` after every ``log_metrics``, and the TensorBoard logger's
+``save`` flushes the event file: with millisecond epochs that flush is most of an
+epoch's cost. Here it flushes at most every ``flush_seconds`` (and when the run ends),
+so a dashboard still sees a running run's curves within seconds.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +24,19 @@ from typing_extensions import override
 
 class EpochTensorBoardLogger(TensorBoardLogger):
     """Logs each epoch's metrics at step ``epoch + 1``; ``purge_step`` counts epochs too."""
+
+    def __init__(self, *args: Any, flush_seconds: float = 2.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flush_seconds = flush_seconds
+        self._flushed_at: float | None = None
+
+    @override
+    @rank_zero_only
+    def save(self) -> None:
+        now = time.monotonic()
+        if self._flushed_at is None or now - self._flushed_at >= self.flush_seconds:
+            super().save()
+            self._flushed_at = now
 
     @override
     @rank_zero_only

@@ -8,13 +8,14 @@ run's config from a checkpoint's path, so it needs no overrides.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from trainlab.errors import CheckpointError, WriteError
 
@@ -45,14 +46,67 @@ def load_run_config(eval_cfg: DictConfig) -> DictConfig:
     run_cfg.paths = eval_cfg.paths
     if eval_cfg.get("data") is not None:  # eval-time overrides such as data.data_dir
         run_cfg.data = OmegaConf.merge(run_cfg.data, eval_cfg.data)
+    if isinstance(run_cfg.get("trainer"), DictConfig):
+        _evaluation_trainer(run_cfg.trainer, eval_cfg.get("trainer"))
     return run_cfg
 
 
+#: How ``eval.py`` runs whatever the run trained on: one process, the plain network.
+EVALUATION_TRAINER = {"devices": 1, "num_nodes": 1, "strategy": "auto", "compile": False}
+
+
+def _command_line_keys() -> set[str]:
+    """The keys set on this job's command line (``trainer.precision=bf16-mixed`` ...)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return set()
+    hydra_node: DictConfig = HydraConfig.get()  # type: ignore[assignment]
+    task = OmegaConf.select(hydra_node, "overrides.task", default=None) or []
+    return {str(item).split("=", 1)[0].lstrip("+~") for item in task}
+
+
+def _evaluation_trainer(trainer: DictConfig, chosen: DictConfig | None) -> None:
+    """The run's trainer as ``eval.py`` uses it: the run's precision and matmul precision,
+    on the device ``eval.py``'s ``trainer=cpu`` or ``trainer.accelerator=...`` chooses
+    (else the run's own), in one process. A precision given on the command line
+    (``trainer.precision=32-true``) replaces the run's.
+    """
+    with open_dict(trainer):
+        if chosen is not None and chosen.get("accelerator") is not None:
+            trainer.accelerator = chosen.accelerator
+        if chosen is not None and "trainer.precision" in _command_line_keys():
+            trainer.precision = chosen.precision
+        trainer.update(EVALUATION_TRAINER)
+
+
+def cpu_precision(run_cfg: DictConfig) -> str | None:
+    """Float16 mixed precision needs a GPU: on a machine without one, evaluate in 32-bit
+    (Lightning would switch to bfloat16 silently); the note says so.
+    """
+    from trainlab.config.environment import GPU_PRECISIONS, runs_on_gpu
+
+    precision = run_cfg.trainer.get("precision")
+    if precision not in GPU_PRECISIONS or runs_on_gpu(run_cfg):
+        return None
+    with open_dict(run_cfg.trainer):
+        run_cfg.trainer.precision = "32-true"
+    return (
+        f"the run trained in trainer.precision={precision}, which needs a CUDA GPU: "
+        "evaluating in 32-true (metrics may differ in the last digits)"
+    )
+
+
 def evaluate_checkpoint(eval_cfg: DictConfig) -> dict[str, float]:
-    """``eval.py``: the test metrics of ``eval_cfg.ckpt_path``, by the engine that wrote it."""
+    """``eval.py``: the test metrics of ``eval_cfg.ckpt_path``, by the engine that wrote it,
+    in the run's precision, on the device the run used or the one ``eval.py`` is given.
+    """
     from trainlab.engines import load_engine
 
     run_cfg = load_run_config(eval_cfg)
+    note = cpu_precision(run_cfg)
+    if note is not None:
+        logging.getLogger("trainlab").warning(note)
     engine = load_engine(run_cfg)
     ckpt_path = str(eval_cfg.ckpt_path)
     if not ckpt_path.endswith(engine.checkpoint_suffix):
@@ -63,12 +117,16 @@ def evaluate_checkpoint(eval_cfg: DictConfig) -> dict[str, float]:
     return engine.evaluate(run_cfg, ckpt_path)
 
 
-def resume_checkpoint(cfg: DictConfig, suffix: str) -> Path | None:
-    """``<run>/checkpoints/last<suffix>`` when ``cfg`` continues a run (``resume=<run>``)."""
+def resume_checkpoint(cfg: DictConfig, suffix: str, must_exist: bool = True) -> Path | None:
+    """``<run>/checkpoints/last<suffix>`` when ``cfg`` continues a run (``resume=<run>``).
+
+    ``must_exist=False``: the path alone, for a DDP rank whose machine may not have the
+    file (rank 0 reads it for all).
+    """
     if not cfg.get("resume"):
         return None
     path = Path(str(cfg.paths.output_dir)) / CHECKPOINTS_DIR / f"last{suffix}"
-    if not path.is_file():
+    if must_exist and not path.is_file():
         raise CheckpointError(f"{path} does not exist: {cfg.resume} has no checkpoint to continue from")
     return path
 

@@ -376,6 +376,40 @@ def print_table(rows: Sequence[Row]) -> None:
     console.print(table)
 
 
+def summarize(rows: Sequence[Row], metric: str) -> dict[str, Any]:
+    """``metric`` over the runs among ``rows`` that have it: the seeds of one setup compared
+    as one number with its spread, not one lucky run.
+    """
+    values = [
+        float(row.record["metrics"][metric])
+        for row in rows
+        if row.record["kind"] == "run" and _number(row.record["metrics"].get(metric))
+    ]
+    if not values:
+        return {"metric": metric, "runs": 0}
+    mean = sum(values) / len(values)
+    spread = (
+        math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    )
+    return {
+        "metric": metric,
+        "runs": len(values),
+        "mean": mean,
+        "std": spread,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    if not summary["runs"]:
+        return f"{summary['metric']}: no run has it"
+    return (
+        f"{summary['metric']} over {summary['runs']} runs: mean {summary['mean']:.4f} "
+        f"(min {summary['min']:.4f}, max {summary['max']:.4f}, std {summary['std']:.4f})"
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line, as every trainlab command reports a mistake."""
@@ -415,6 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--status", help="keep rows of this status: finished, failed, killed ...")
     parser.add_argument("--limit", type=_count, metavar="N", help="the N newest rows")
+    parser.add_argument(
+        "--summary",
+        metavar="METRIC",
+        help="after the table, METRIC's mean, min, max and std over the listed runs (e.g. test/acc)",
+    )
     args = parser.parse_args(argv)
     log_dir = Path(args.log_dir)
     if not log_dir.is_dir():
@@ -425,12 +464,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if all(matches(row, key, value) for key, value in args.where)
         and (args.status is None or row.record["status"] == args.status)
     ][: args.limit]
+    summary = summarize(rows, args.summary) if args.summary else None
     if args.json:
-        print(json.dumps([row.record for row in rows], indent=2, default=str))
-    elif rows:
+        listed: Any = [row.record for row in rows]
+        print(
+            json.dumps(
+                {"runs": listed, "summary": summary} if summary else listed, indent=2, default=str
+            )
+        )
+        return 0
+    if rows:
         print_table(rows)
     else:
         print(f"no runs under {log_dir}")
+    if summary is not None:
+        print(summary_line(summary))
     return 0
 
 

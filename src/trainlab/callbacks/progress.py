@@ -133,7 +133,10 @@ class ThrottledRichProgressBar(RichProgressBar):
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Keep the epoch's validation metrics for the bar (``get_metrics`` shows them)."""
         if self.is_enabled and trainer.state.fn == "fit" and not trainer.sanity_checking:
-            self._validation = validation_metrics(trainer.callback_metrics)
+            # trainlab's module hands a fit's metrics to callbacks only where one monitors
+            # them; it keeps the whole validation for the bar.
+            last = getattr(pl_module, "last_validation", None)
+            self._validation = validation_metrics(last() if callable(last) else trainer.callback_metrics)
         super().on_validation_end(trainer, pl_module)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:

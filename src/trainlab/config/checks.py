@@ -21,6 +21,7 @@ from trainlab.config.values import (
     Rule,
     check_rules,
     fraction_below_one,
+    int_at_least,
     layer_widths,
     non_negative_int,
     non_negative_number,
@@ -48,6 +49,12 @@ RULES: list[Rule] = [
     Rule("model.dropout", fraction_below_one, "a number in [0, 1)"),
     Rule("callbacks.early_stopping.patience", non_negative_int, "a non-negative integer"),
     Rule("callbacks.rich_progress_bar.refresh_per_second", positive_number, "a positive number"),
+    Rule(
+        "engine.steps_per_call",
+        lambda value: value == "auto" or int_at_least(1)(value),
+        "auto or an integer >= 1",
+        nullable=False,
+    ),
 ]
 
 

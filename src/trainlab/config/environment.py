@@ -1,11 +1,13 @@
-"""What the machine must provide for a run: a writable run directory, the devices, the data directory.
+"""What the machine must provide for a run: a writable run directory, the devices, the data
+directory; float16 needs a GPU, several machines need rank 0's address.
 
 These depend on the machine, not on the config alone, so ``check_config`` (which a
 config must pass on any machine) leaves them out and the pre-flight checks them once
 the values are sound, before Hydra creates the run directory. A run that cannot write
 its outputs, or asks for 64 processes on 2 CPUs (Lightning starts them all and
 hangs), then fails in well under a second with one line. torch is imported only to
-count GPUs: when the trainer asks for one, or for several devices of any kind.
+count GPUs: when the trainer asks for one, for several devices of any kind, or for
+float16, and only where the NVIDIA driver is installed.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def cuda_devices() -> int:
     return int(torch.cuda.device_count())
 
 
-def _requested(devices: Any) -> int | list[int] | None:
+def requested_devices(devices: Any) -> int | list[int] | None:
     """Lightning's ``devices`` as a count, a list of indices, or None for all of them."""
     if isinstance(devices, str):
         text = devices.strip()
@@ -93,7 +95,7 @@ def _check_gpus(shown: str, request: int | list[int] | None, gpus: int, accelera
     if gpus == 0:
         raise ConfigError(
             f"trainer.accelerator={accelerator} but this machine has no CUDA GPU "
-            "(trainer=cpu trains on the CPU)"
+            f"(cpu only, {plural(available_cpus(), 'CPU')}); use trainer=cpu"
         )
     if isinstance(request, list):
         beyond = [index for index in request if index >= gpus]
@@ -131,7 +133,7 @@ def check_devices(cfg: DictConfig) -> None:
     devices = "auto" if devices in (MISSING, None) else devices
     if not isinstance(accelerator, str):
         return  # an Accelerator object of the user's own: Lightning's business
-    shown, request = str(devices).replace(" ", ""), _requested(devices)
+    shown, request = str(devices).replace(" ", ""), requested_devices(devices)
     several = isinstance(request, list) or request is None or request > 1
     if accelerator in ("gpu", "cuda") or (accelerator == "auto" and several):
         gpus = cuda_devices()
@@ -166,8 +168,55 @@ def check_data_dir(cfg: DictConfig) -> None:
     raise DataError(f"data directory {path} {problem} ({source}); create it or correct the path")
 
 
+#: Precisions that need a CUDA GPU: on a CPU Lightning would train in bf16 instead, unasked.
+GPU_PRECISIONS = ("16-mixed", "16", 16)
+
+
+def runs_on_gpu(cfg: DictConfig) -> bool:
+    """Whether ``cfg``'s trainer lands on a CUDA GPU here (``auto`` takes one if present)."""
+    accelerator = value_at(cfg, "trainer.accelerator")
+    if accelerator in ("gpu", "cuda"):
+        return True
+    return accelerator in (MISSING, None, "auto") and cuda_devices() > 0
+
+
+def check_precision(cfg: DictConfig) -> None:
+    """Float16 mixed precision needs a CUDA GPU (bfloat16 and 32-bit run anywhere)."""
+    precision = value_at(cfg, "trainer.precision")
+    if precision in GPU_PRECISIONS and not runs_on_gpu(cfg):
+        raise ConfigError(
+            f"trainer.precision={precision} needs a CUDA GPU; on the CPU use "
+            "trainer.precision=bf16-mixed or 32-true"
+        )
+
+
+#: What every machine of a ``trainer.num_nodes > 1`` job needs to find rank 0.
+NODE_VARIABLES = ("MASTER_ADDR", "MASTER_PORT")
+
+
+def check_nodes(cfg: DictConfig) -> None:
+    """Several machines find rank 0 through ``MASTER_ADDR`` and ``MASTER_PORT``."""
+    nodes = value_at(cfg, "trainer.num_nodes")
+    if nodes in (MISSING, None) or nodes == 1:
+        return
+    devices = value_at(cfg, "trainer.devices")
+    if not (isinstance(devices, int) and devices >= 1):
+        raise ConfigError(
+            f"trainer.num_nodes={nodes} needs trainer.devices as a number (the processes on "
+            f"each machine), not {devices}"
+        )
+    missing = [name for name in NODE_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise ConfigError(
+            f"trainer.num_nodes={nodes} needs {' and '.join(missing)} set on every machine "
+            "(rank 0's address and a free port)"
+        )
+
+
 def check_environment(cfg: DictConfig, run_dir: str | Path, run_dir_option: str) -> None:
     """Everything above, for a run of ``cfg`` writing to ``run_dir`` (set by ``run_dir_option``)."""
     check_writable(run_dir, run_dir_option)
     check_devices(cfg)
+    check_precision(cfg)
+    check_nodes(cfg)
     check_data_dir(cfg)

@@ -6,7 +6,8 @@ line, before torch or Lightning is imported. In multirun each value of a choice 
 (``model=mlp,nope``, ``optimizer.lr=0.1,-1``) is checked the same way; each job checks
 its own config again. Once the values are sound, the engine's own refusals and what the
 machine must provide (``environment``: a writable run directory, the devices, the data
-directory) are checked too, all before Hydra creates the run directory.
+directory) are checked too, all before Hydra creates the run directory. ``eval.py``
+checks the device it will evaluate on: the run's own, or the one its command line gives.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from trainlab.config.compose import (
     job_config,
 )
 from trainlab.config.engine_checks import check_engine_config
-from trainlab.config.environment import check_environment
+from trainlab.config.environment import check_devices, check_environment
 from trainlab.config.resolvers import names_only
-from trainlab.errors import ConfigError, TrainlabError, exit_with
+from trainlab.errors import CheckpointError, ConfigError, TrainlabError, exit_with
 
 _MULTIRUN_FLAGS = {"-m", "--multirun"}
 #: The exit status of a command line that cannot work (as argparse's).
@@ -75,7 +76,34 @@ def check_overrides(config_name: str, argv: list[str]) -> None:
                 cfg.hydra.job.num = 0
         with hydra_state(cfg), names_only():
             run_dir_option = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-            check_job(job_config(cfg), str(OmegaConf.select(cfg, run_dir_option)), run_dir_option)
+            job = job_config(cfg)
+            if multirun:
+                check_one_machine(job)
+            check_job(job, str(OmegaConf.select(cfg, run_dir_option)), run_dir_option)
+            if config_name == "eval":
+                check_evaluation(job)
+
+
+def check_evaluation(job: DictConfig) -> None:
+    """``eval.py`` runs on the run's device or the one it is given: it must exist here."""
+    from trainlab.run import load_run_config
+
+    try:
+        run_cfg = load_run_config(job)
+    except CheckpointError:
+        return  # a missing or foreign checkpoint: the job says so itself
+    check_devices(run_cfg)
+
+
+def check_one_machine(job: DictConfig) -> None:
+    """A multirun's jobs train on this machine: the other machines of a ``num_nodes`` job
+    join one job per command (``python -m trainlab.engines.lightning.ranks``).
+    """
+    nodes = OmegaConf.select(job, "trainer.num_nodes", default=1)
+    if isinstance(nodes, int) and nodes > 1:
+        raise ConfigError(
+            f"trainer.num_nodes={nodes} trains one job per command: run each job without -m"
+        )
 
 
 def preflight(config_name: str, argv: list[str]) -> None:

@@ -4,14 +4,15 @@ TensorBoard names a run by its directory, so the directory says what the run is:
 lesson (``digits_dropout-keras``) or data, model and engine (``digits-mlp-lightning``).
 Two runs started in the same second get two directories: ``trainlab.claim`` creates the
 directory when Hydra resolves it (``mkdir`` fails if another process took the name first)
-and moves on to ``<name>_2``, ``<name>_3`` ... The resolvers are cached per config like
-Hydra's ``now``, so a config resolves to one directory however often it is read, and the
-jobs of a sweep share the sweep's.
+and moves on to ``<name>_2``, ``<name>_3`` ...; a DDP rank other than 0 claims nothing.
+The resolvers are cached per config like Hydra's ``now``, so a config resolves to one
+directory however often it is read, and the jobs of a sweep share the sweep's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,9 +55,22 @@ def job_dir(number: int | str, override_dirname: str | None) -> str:
     return f"{number}_{overrides}" if overrides else str(number)
 
 
+#: Set in the processes of a DDP job other than its rank 0: the started ranks
+#: (``TRAINLAB_RANK``, see ``engines.lightning.ranks``) and the other machines (``NODE_RANK``).
+RANK_VARIABLES = ("TRAINLAB_RANK", "NODE_RANK")
+
+
+def extra_rank() -> bool:
+    """Whether this process is a DDP rank other than 0: it writes nothing, claims nothing."""
+    return any(os.environ.get(name, "0").strip() not in ("", "0") for name in RANK_VARIABLES)
+
+
 def claim(path: str) -> str:
-    """``path``, created now; ``path_2``, ``path_3`` ... if another run has it already."""
-    if not _claiming[-1]:
+    """``path``, created now; ``path_2``, ``path_3`` ... if another run has it already.
+
+    Only rank 0 of a DDP job creates its directory (``extra_rank``).
+    """
+    if not _claiming[-1] or extra_rank():
         return path
     candidate, number = path, 1
     while True:

@@ -47,6 +47,13 @@ PRECISIONS: tuple[str | int, ...] = (
     64,
 )
 BATCHES = "a number of batches >= 1 or a fraction in (0, 1]"
+#: ``torch.set_float32_matmul_precision``: highest is exact float32; high and medium let
+#: float32 matrix products use TF32 (or bfloat16) on GPUs that have it.
+MATMUL_PRECISIONS = ("highest", "high", "medium")
+#: ``torch.compile`` modes (``trainer.compile``); true is the default mode.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: Words in the names of Lightning strategies that fork or spawn the training function.
+SPAWNING = ("spawn", "fork", "notebook")
 
 
 def accelerator(value: Any) -> bool:
@@ -99,6 +106,16 @@ TRAINER_RULES: list[Rule] = [
         "a number of devices >= 1, -1 or auto (all of them), or a list of device indices",
     ),
     Rule("trainer.num_nodes", positive_int, "an integer >= 1"),
+    Rule(
+        "trainer.float32_matmul_precision",
+        one_of(*MATMUL_PRECISIONS),
+        f"one of {', '.join(MATMUL_PRECISIONS)}",
+    ),
+    Rule(
+        "trainer.compile",
+        lambda value: isinstance(value, bool) or one_of(*COMPILE_MODES)(value),
+        f"true, false or a torch.compile mode ({', '.join(COMPILE_MODES)})",
+    ),
     Rule("trainer.precision", one_of(*PRECISIONS), f"one of {', '.join(map(str, PRECISIONS[:8]))}"),
     Rule("trainer.max_epochs", positive_int, "an integer >= 1", nullable=False),
     Rule("trainer.min_epochs", non_negative_int, "a non-negative integer"),
@@ -130,7 +147,22 @@ def _at_most(cfg: DictConfig, low_key: str, high_key: str, unlimited: Any = None
         raise ConfigError(f"{low_key}={low} is more than {high_key}={high}")
 
 
+def check_strategy(cfg: DictConfig) -> None:
+    """Ranks are started from the job's own config (``engines.lightning.ranks``), not forked
+    or spawned: a spawned rank 0 cannot hand its epoch history and hooks back to the run.
+    """
+    strategy = value_at(cfg, "trainer.strategy")
+    if isinstance(strategy, dict):
+        strategy = strategy.get("start_method", "popen")
+    if isinstance(strategy, str) and any(word in strategy for word in SPAWNING):
+        raise ConfigError(
+            f"trainer.strategy={strategy} is not supported: trainlab starts each DDP rank from "
+            "the job's own config; use trainer=ddp (or trainer.strategy=ddp)"
+        )
+
+
 def check_trainer(cfg: DictConfig) -> None:
     """What the rules cannot see one option at a time: the bounds that must not cross."""
     _at_most(cfg, "trainer.min_epochs", "trainer.max_epochs")
     _at_most(cfg, "trainer.min_steps", "trainer.max_steps", unlimited=-1)
+    check_strategy(cfg)

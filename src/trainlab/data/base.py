@@ -22,7 +22,16 @@ from numpy.typing import ArrayLike
 from trainlab.data.layouts import SPLITS, TaskKind
 from trainlab.errors import DataError
 
-__all__ = ["FULL_BATCH", "Batch", "BatchLoader", "DataSpec", "Splits", "TaskKind", "TensorDataModule"]
+__all__ = [
+    "FULL_BATCH",
+    "Batch",
+    "BatchLoader",
+    "DataSpec",
+    "Splits",
+    "StepGroup",
+    "TaskKind",
+    "TensorDataModule",
+]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 #: ``batch_size: full``: one step per epoch on the whole training split (full-batch descent).
@@ -77,8 +86,34 @@ class EpochOrder:
         return torch.randperm(self.size, generator=generator)
 
 
+class StepGroup:
+    """Several consecutive training batches handed to one ``training_step``.
+
+    Each batch is cut only when the step reaches it, so the group costs nothing up front.
+    It is not a tuple or list: Lightning passes it through untouched, without walking it
+    to move or measure tensors that already sit on the device.
+    """
+
+    def __init__(self, loader: BatchLoader, order: torch.Tensor | None, first: int, count: int) -> None:
+        self.loader, self.order, self.first, self.count = loader, order, first, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Batch]:
+        for index in range(self.first, self.first + self.count):
+            yield self.loader.batch(index, self.order)
+
+
 class BatchLoader:
-    """Iterates ``(x[idx], y[idx])`` batches of in-memory tensors; shards by rank for DDP."""
+    """Iterates ``(x[idx], y[idx])`` batches of in-memory tensors; shards by rank for DDP.
+
+    ``steps_per_call > 1`` yields ``StepGroup``s of that many batches instead (the last
+    one of an epoch may be shorter): the training loop then pays its per-call cost once
+    per group. ``pad`` (training) wraps the order around so every rank gets as many
+    batches, as ``DistributedSampler`` does; evaluation shards without padding, so
+    validation and test metrics count every sample exactly once.
+    """
 
     def __init__(
         self,
@@ -91,21 +126,31 @@ class BatchLoader:
         rank: int = 0,
         world_size: int = 1,
         progress: Callable[[], int] | None = None,
+        steps_per_call: int = 1,
+        pad: bool = True,
     ) -> None:
         self.x, self.y = x, y
         self.progress = progress
         self._resume_at: tuple[int, int] | None = None  # (epoch, batch) after a restart
         self.batch_size, self.drop_last = batch_size, drop_last
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.pad = rank, world_size, pad
+        self.steps_per_call = steps_per_call
         self.sampler = EpochOrder(len(x), shuffle, seed)
         self.batch_sampler = None  # Lightning inspects DataLoader-like attributes
 
     def _shard_size(self) -> int:
-        return math.ceil(len(self.x) / self.world_size)
+        if self.pad:
+            return math.ceil(len(self.x) / self.world_size)
+        return len(range(self.rank, len(self.x), self.world_size))
 
-    def __len__(self) -> int:
+    def batches(self) -> int:
+        """Mini-batches (optimizer steps, when training) per epoch on this rank."""
         rounding = math.floor if self.drop_last else math.ceil
         return rounding(self._shard_size() / self.batch_size)
+
+    def __len__(self) -> int:
+        """Items per epoch: batches, or step groups with ``steps_per_call > 1``."""
+        return math.ceil(self.batches() / self.steps_per_call)
 
     def epoch_order(self) -> torch.Tensor | None:
         """This rank's sample order for the current epoch (None: the natural order)."""
@@ -113,9 +158,9 @@ class BatchLoader:
         if self.world_size > 1:
             if order is None:
                 order = torch.arange(len(self.x))
-            # Pad by wrapping around, as DistributedSampler does, so every rank gets as many.
-            padded = torch.cat([order, order[: self._shard_size() * self.world_size - len(order)]])
-            order = padded[self.rank :: self.world_size]
+            if self.pad:  # wrap around so that every rank gets as many samples
+                order = torch.cat([order, order[: self._shard_size() * self.world_size - len(order)]])
+            order = order[self.rank :: self.world_size]
         return order if order is None else order.to(self.x.device)
 
     def batch(self, index: int, order: torch.Tensor | None) -> Batch:
@@ -130,24 +175,29 @@ class BatchLoader:
     def state_dict(self) -> dict[str, int]:
         """Where the current epoch stands, for a mid-epoch checkpoint (Lightning saves it).
 
-        ``progress`` tells how many batches the training loop has processed: the loop
-        fetches one batch ahead, so the batches served here would overcount.
+        ``progress`` tells how many items the training loop has processed: the loop
+        fetches one ahead, so the items served here would overcount. The position is
+        kept in batches, whatever ``steps_per_call``.
         """
-        position = self.progress() if self.progress is not None else 0
+        position = self.progress() * self.steps_per_call if self.progress is not None else 0
         return {"epoch": self.sampler.epoch, "position": position}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Continue the saved epoch at its next batch (the same order: it is seeded per epoch)."""
         self._resume_at = (int(state["epoch"]), int(state["position"]))
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[Batch | StepGroup]:
         order = self.epoch_order()
         start = 0
         if self._resume_at is not None and self._resume_at[0] == self.sampler.epoch:
             start = self._resume_at[1]
         self._resume_at = None
-        for index in range(start, len(self)):
-            yield self.batch(index, order)
+        total, step = self.batches(), self.steps_per_call
+        for index in range(start, total, step):
+            if step == 1:
+                yield self.batch(index, order)
+            else:
+                yield StepGroup(self, order, index, min(step, total - index))
         if self.sampler.shuffle:
             self.sampler.epoch += 1
 
@@ -180,6 +230,9 @@ class TensorDataModule(pl.LightningDataModule):
         self.eval_batch_size = eval_batch_size or max(self.batch_size, 1024)
         self.shuffle_seed = shuffle_seed
         self.device_resident = device_resident
+        # Training batches per ``training_step``; the Lightning engine sets it
+        # (``engine.steps_per_call``) once it knows the model and the data.
+        self.steps_per_call = 1
         self.splits: Splits | None = None
         self._spec: DataSpec | None = None
 
@@ -230,9 +283,14 @@ class TensorDataModule(pl.LightningDataModule):
                 self.splits = self.splits.to(device)
         return self.splits
 
-    def _loader(self, pair: Batch, batch_size: int, shuffle: bool) -> BatchLoader:
+    def _loader(self, pair: Batch, batch_size: int, train: bool) -> BatchLoader:
+        """Training: shuffled unless full-batch, padded across ranks, ``steps_per_call``
+        batches per item. Evaluation: natural order, every sample on exactly one rank.
+        """
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        # One batch of every sample is the same batch in any order: no shuffling to pay for.
+        shuffle = train and not self.full_batch
         return BatchLoader(
             *pair,
             batch_size,
@@ -241,20 +299,25 @@ class TensorDataModule(pl.LightningDataModule):
             rank=rank,
             world_size=world,
             progress=self._training_progress if shuffle and trainer else None,
+            steps_per_call=self.steps_per_call if train else 1,
+            pad=train,
         )
 
+    def train_batches(self, world_size: int = 1) -> int:
+        """Optimizer steps per epoch on each of ``world_size`` ranks (after ``setup``)."""
+        return BatchLoader(*self.loaded_splits().train, self.batch_size, world_size=world_size).batches()
+
     def _training_progress(self) -> int:
-        """Batches the training loop has processed in this epoch (its own public counter)."""
+        """Items the training loop has processed in this epoch (its own public counter)."""
         assert self.trainer is not None
         progress: Any = self.trainer.fit_loop.epoch_loop.batch_progress.current
         return int(progress.processed)
 
     def train_dataloader(self) -> BatchLoader:
-        # One batch of every sample is the same batch in any order: no shuffling to pay for.
-        return self._loader(self._device_splits().train, self.batch_size, shuffle=not self.full_batch)
+        return self._loader(self._device_splits().train, self.batch_size, train=True)
 
     def val_dataloader(self) -> BatchLoader:
-        return self._loader(self._device_splits().val, self.eval_batch_size, shuffle=False)
+        return self._loader(self._device_splits().val, self.eval_batch_size, train=False)
 
     def test_dataloader(self) -> BatchLoader:
-        return self._loader(self._device_splits().test, self.eval_batch_size, shuffle=False)
+        return self._loader(self._device_splits().test, self.eval_batch_size, train=False)

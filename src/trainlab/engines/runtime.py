@@ -44,6 +44,8 @@ def prepare_process() -> None:
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+    # Under DDP: the epoch metrics come from torchmetrics, which syncs them across ranks.
+    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed.*")
     gc.freeze()
 
 

@@ -70,6 +70,37 @@ class Row:
         return abs(self.difference(engine)) <= self.tolerance()  # NaN compares False
 
 
+def merge_sides(sides: Sequence[Side]) -> Side:
+    """One side from several runs of it, by seed; a later run's seed replaces an earlier's."""
+    by_seed: dict[int, tuple[float, float]] = {}
+    for side in sides:
+        by_seed.update(
+            {seed: (v, t) for seed, v, t in zip(side.seeds, side.values, side.seconds, strict=True)}
+        )
+    merged = Side()
+    for seed in sorted(by_seed):
+        merged.add(seed, *by_seed[seed])
+    return merged
+
+
+def read_rows(paths: Sequence[Path]) -> list[Row]:
+    """The rows of earlier ``--json`` outputs, one per lesson, their seeds merged, in
+    the order the lessons first appear.
+    """
+    parts: dict[str, list[Row]] = {}
+    for path in paths:
+        for item in json.loads(path.read_text()):
+            engines = {name: Side(**side) for name, side in item["engines"].items()}
+            row = Row(item["lesson"], item["metric"], Side(**item["notebook"]), engines)
+            parts.setdefault(row.lesson, []).append(row)
+    rows = []
+    for lesson, runs in parts.items():
+        names = list(dict.fromkeys(name for run in runs for name in run.engines))
+        engines = {n: merge_sides([run.engines[n] for run in runs if n in run.engines]) for n in names}
+        rows.append(Row(lesson, runs[0].metric, merge_sides([run.notebook for run in runs]), engines))
+    return rows
+
+
 def default_seeds(lesson: str) -> list[int]:
     return list(range(MNIST_SEEDS if lesson.startswith("mnist") else SEEDS))
 
@@ -80,7 +111,7 @@ def trainlab_run(
     """One run of the lesson through ``trainlab.train``: its metric and its wall time."""
     from trainlab import train
     from trainlab.api import RunResult
-    from trainlab.errors import TrainlabError
+    from trainlab.errors import RunInterrupted, TrainlabError, exit_with
 
     overrides = [f"experiment={lesson}", f"engine={engine}", f"seed={seed}", *QUIET]
     if epochs is not None:
@@ -88,6 +119,8 @@ def trainlab_run(
     start = time.perf_counter()
     try:
         train(*overrides, run_dir=run_dir)
+    except RunInterrupted as error:  # Ctrl-C or SIGTERM stops the table, not just this run
+        exit_with(error)
     except TrainlabError as error:  # one failed run shows as NaN, the table still gets written
         print(f"{lesson} {engine} seed {seed}: {error}", file=sys.stderr)
         return math.nan, time.perf_counter() - start
@@ -133,7 +166,7 @@ def _spread(values: Sequence[float]) -> str:
     s = summarize(values)
     if math.isnan(s["mean"]):
         return "n/a"
-    return f"{s['mean']:.4f} ({s['min']:.4f} to {s['max']:.4f})"
+    return f"{s['mean']:.4f} ({s['min']:.4f} to {s['max']:.4f}, {len(values)} seeds)"
 
 
 def _seconds(values: Sequence[float]) -> str:
@@ -142,7 +175,7 @@ def _seconds(values: Sequence[float]) -> str:
 
 def markdown(rows: Sequence[Row]) -> str:
     """The table, with a line saying how it was measured and what 'within' means."""
-    engines = list(rows[0].engines) if rows else list(ENGINES)
+    engines = list(dict.fromkeys(e for row in rows for e in row.engines)) or list(ENGINES)
     titles = [ENGINE_TITLES.get(engine, engine) for engine in engines]
     header = [
         "lesson",
@@ -157,24 +190,28 @@ def markdown(rows: Sequence[Row]) -> str:
     for row in rows:
         lesson = LESSONS[row.lesson]
         times = " / ".join(
-            [_seconds(row.notebook.seconds), *(_seconds(row.engines[e].seconds) for e in engines)]
+            [
+                _seconds(row.notebook.seconds),
+                *(_seconds(row.engines[e].seconds) if e in row.engines else "-" for e in engines),
+            ]
         )
         verdicts = ", ".join(
             f"{title} {'yes' if row.agrees(e) else 'no'} (Δ {row.difference(e):+.4f})"
             for e, title in zip(engines, titles, strict=True)
+            if e in row.engines
         )
         cells = [
             f"`{row.lesson}`",
             f"{lesson.notebook}: {lesson.cell}",
-            f"{row.metric} ({len(row.notebook.values)} seeds)",
+            f"{row.metric}",
             _spread(row.notebook.values),
-            *(_spread(row.engines[e].values) for e in engines),
+            *(_spread(row.engines[e].values) if e in row.engines else "-" for e in engines),
             times,
             f"{verdicts}; tolerance {row.tolerance():.4f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     note = (
-        "Mean (min to max) over seeds 0, 1, …; wall time per run: notebook code / "
+        "Mean (min to max, seeds from 0 up); mean wall time per run: notebook code / "
         + " / ".join(titles)
         + ". Within: |mean difference| ≤ max(2 x the notebook runs' standard deviation, "
         "0.005 accuracy or 0.01 RMSE/MAE). Measured with `python -m trainlab.lessons.lesson_table`."
@@ -246,18 +283,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="reuse the notebook side from `notebook_reference --json` output",
     )
     parser.add_argument("--run-root", type=Path, help="keep trainlab's run directories here")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        action="append",
+        default=[],
+        help="write the table from earlier --json outputs (merged by lesson and seed); runs nothing",
+    )
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be at least 1")
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    readme = args.readme.read_text() if args.readme is not None and args.readme.is_file() else ""
-    if args.readme is not None and (START not in readme or END not in readme):
-        print(f"lesson_table: error: {args.readme} has no {START} ... {END} pair", file=sys.stderr)
-        return 2  # before hours of training, not after
+def run_lessons(args: argparse.Namespace) -> list[Row]:
     names = args.lesson or list(LESSONS)
     engines = args.engine or list(ENGINES)
     cache = read_notebook_json(args.notebook_json) if args.epochs is None else {}
@@ -267,6 +306,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             seeds = args.seeds or default_seeds(name)
             rows.append(measure(name, seeds, engines, args.epochs, run_root, cache))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    readme = args.readme.read_text() if args.readme is not None and args.readme.is_file() else ""
+    if args.readme is not None and (START not in readme or END not in readme):
+        print(f"lesson_table: error: {args.readme} has no {START} ... {END} pair", file=sys.stderr)
+        return 2  # before hours of training, not after
+    rows = read_rows(args.from_json) if args.from_json else run_lessons(args)
     table = markdown(rows)
     print(table, end="")
     if args.output is not None:

@@ -1,8 +1,9 @@
 """The Hydra sweeper: asks Optuna for trials, launches them as Hydra jobs, tells the results.
 
 One worker's loop: while the study in the storage has fewer than ``n_trials`` finished
-or running trials, claim the next trial(s) (``study.py``; a dead worker's trial first,
-``recovery.py``), launch them with the configured Hydra launcher, and tell Optuna each
+or running trials, claim the next ``n_jobs`` trial(s) (``study.py``; a dead worker's trial
+first, ``recovery.py``), launch them together with the configured Hydra launcher
+(``launchers.py``: joblib runs them in parallel processes), and tell Optuna each
 outcome (``outcome.py``). A run stopped by SIGINT/SIGTERM stops the sweep: its trial is
 queued to run again, the report is written, and the exit code is the signal's.
 Everything that can be checked is checked before the first trial.
@@ -11,7 +12,6 @@ Everything that can be checked is checked before the first trial.
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import sys
 from pathlib import Path
@@ -24,13 +24,22 @@ from omegaconf import DictConfig, OmegaConf
 
 from trainlab.config.resolvers import job_dir
 from trainlab.errors import ConfigError, RunInterrupted, TrainlabError, exit_with
+from trainlab.sweep.launchers import (
+    SignalsToJobs,
+    parallel_jobs,
+    quiet_announcements,
+    runs_elsewhere,
+    stop_workers,
+)
 from trainlab.sweep.outcome import sweep_stopped, tell
 from trainlab.sweep.pruning import make_pruner
 from trainlab.sweep.recovery import Heartbeat, run_again, trials_to_start
 from trainlab.sweep.space import Param, override_value, search_space
 from trainlab.sweep.study import (
+    StorageError,
     claim,
     display_url,
+    driver_url,
     open_storage,
     open_study,
     storage_url,
@@ -40,17 +49,6 @@ from trainlab.sweep.study import (
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("minimize", "maximize")
-# Hydra's basic launcher announces each batch and each job's overrides before it runs.
-LAUNCH_LINES = re.compile(r"^(Launching \d+ jobs? locally|\s*#\d+ : )")
-
-
-class LaunchLines(logging.Filter):
-    """Drops the launcher's INFO lines in ``LAUNCH_LINES``: the sweeper prints one line
-    per trial when it ends (``outcome.trial_line``), with the trial's parameters.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or not LAUNCH_LINES.match(record.getMessage())
 
 
 def logged_validation_metrics(cfg: DictConfig) -> list[str]:
@@ -101,7 +99,7 @@ class OptunaSweeper(Sweeper):
         n_trials: int,
         direction: str = "minimize",
         storage: str | None = None,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         sampler: Any = None,
         pruner: str = "none",
         pruners: DictConfig | None = None,
@@ -113,6 +111,7 @@ class OptunaSweeper(Sweeper):
         self.direction, self.storage = str(direction).lower(), storage
         self.sampler, self.pruner, self.pruners = sampler, pruner, pruners
         self.params, self.heartbeat_interval = params, heartbeat_interval
+        self.batch = 1  # trials launched together: n_jobs, or what the launcher runs at once
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
         self.launcher: Any = None
@@ -126,9 +125,7 @@ class OptunaSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
-        launcher_log = logging.getLogger(type(self.launcher).__module__)
-        if not any(isinstance(f, LaunchLines) for f in launcher_log.filters):
-            launcher_log.addFilter(LaunchLines())
+        quiet_announcements(self.launcher)
 
     def sweep(self, arguments: list[str]) -> list[Any]:
         try:
@@ -140,6 +137,8 @@ class OptunaSweeper(Sweeper):
             states, stopped = self._run_trials(study, space, base, url, metric)
         except KeyboardInterrupt:  # Ctrl-C between trials (a claimed trial waits for its heartbeat)
             states, stopped = [], RunInterrupted("SIGINT stopped the sweep", signal.SIGINT)
+        finally:
+            stop_workers()  # joblib's processes would outlive the sweep by minutes
         self._report(study, Path(self.config.hydra.sweep.dir), metric)
         if stopped is not None:  # the report is written; exit with the signal's code
             exit_with(stopped)
@@ -160,12 +159,19 @@ class OptunaSweeper(Sweeper):
         sweeps = [o for o in parsed if o.is_sweep_override()]
         space = search_space(self.params, sweeps, self.config, fixed)
         for name, value in (("n_trials", self.n_trials), ("n_jobs", self.n_jobs)):
+            if value is None and name == "n_jobs":  # as many as the launcher runs at once
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise TrainlabError(f"hydra.sweeper.{name}={value!r}: expected an integer >= 1")
+        launcher = OmegaConf.select(self.config, "hydra.launcher")
+        self.batch = self.n_jobs if isinstance(self.n_jobs, int) else parallel_jobs(launcher)
         pruner = make_pruner(self.pruner, self.pruners)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         url = storage_url(self.storage, sweep_dir)
-        open_storage(url, self.heartbeat_interval)  # unreachable: fails before the data loads
+        try:  # unreachable: fails before the data loads
+            open_storage(url, self.heartbeat_interval)
+        except StorageError as error:
+            raise error.for_option("hydra.sweeper.storage") if self.storage else error from None
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created": said below
@@ -186,12 +192,13 @@ class OptunaSweeper(Sweeper):
         if study.get_trials(deepcopy=False) and self.sampler is not None:
             study.sampler.reseed_rng()  # a resumed study must not replay its first samples
         log.info(
-            "study %s: %s; running up to %d trials (pruner: %s); dashboard: optuna-dashboard %s",
+            "study %s: %s; running up to %d trials%s (pruner: %s); dashboard: optuna-dashboard %s",
             self.study_name,
             summary(study) or "new",
             self.n_trials,
+            f", {self.batch} at a time" if self.batch > 1 else "",
             self.pruner,
-            display_url(url),
+            display_url(driver_url(url)),  # the driver named: the dashboard may not default to it
         )
         return study, space, base, url, str(metric)
 
@@ -202,11 +209,11 @@ class OptunaSweeper(Sweeper):
         distributions = {p.key: p.distribution for p in space}
         states: list[Any] = []
         while (need := trials_to_start(study, self.n_trials, self.heartbeat_interval)) > 0:
-            claimed = [claim(study, self.n_trials, distributions) for _ in range(min(self.n_jobs, need))]
+            claimed = [claim(study, self.n_trials, distributions) for _ in range(min(self.batch, need))]
             trials = [t for t in claimed if t is not None]
             if not trials:  # other workers took them: count again
                 continue
-            outcomes = self._run_batch(study, trials, space, base, url, metric)
+            outcomes, received = self._run_batch(study, trials, space, base, url, metric)
             states += [o for o in outcomes if not isinstance(o, RunInterrupted)]
             lost = [
                 t.number for t, o in zip(trials, outcomes, strict=True) if isinstance(o, RunInterrupted)
@@ -214,19 +221,28 @@ class OptunaSweeper(Sweeper):
             if lost:
                 first = next(o for o in outcomes if isinstance(o, RunInterrupted))
                 return states, sweep_stopped(first, lost)
+            if received is not None:  # the jobs had ended before the signal reached them
+                name = signal.Signals(received).name
+                return states, RunInterrupted(f"{name} stopped the sweep", received)
         return states, None
 
     def _run_batch(
         self, study: Any, trials: list[Any], space: list[Param], base: list[str], url: str, metric: str
-    ) -> list[Any]:
-        """Launch one batch of claimed trials, beating their heartbeat; each one's outcome."""
+    ) -> tuple[list[Any], int | None]:
+        """Launch one batch of claimed trials, beating their heartbeat; each one's outcome,
+        and the stop signal that came while jobs ran in other processes, if any.
+        """
         storage = open_storage(url, self.heartbeat_interval)
+        signals = SignalsToJobs(runs_elsewhere(self.launcher))
         with Heartbeat(storage, study.study_name, trials, self.heartbeat_interval):
             batch = [self._job_overrides(trial, space, base, url) for trial in trials]
             for trial, overrides in zip(trials, batch, strict=True):
                 trial.set_user_attr("overrides", overrides[: len(base) + len(space)])
             try:
-                returns: list[Any] = list(self.launcher.launch(batch, initial_job_idx=trials[0].number))
+                with signals:
+                    returns: list[Any] = list(
+                        self.launcher.launch(batch, initial_job_idx=trials[0].number)
+                    )
             except KeyboardInterrupt:  # Ctrl-C outside a run's own signal handling
                 returns = [RunInterrupted("SIGINT stopped the sweep", signal.SIGINT)] * len(trials)
             except SystemExit:  # e.g. Lightning's exit(1) after a KeyboardInterrupt
@@ -235,7 +251,8 @@ class OptunaSweeper(Sweeper):
                 raise
             except Exception as error:  # a job that could not even be composed
                 returns = [error] * len(trials)
-        return [tell(study, trial, ret, metric) for trial, ret in zip(trials, returns, strict=True)]
+        outcomes = [tell(study, trial, ret, metric) for trial, ret in zip(trials, returns, strict=True)]
+        return outcomes, signals.received
 
     def _job_overrides(self, trial: Any, space: list[Param], base: list[str], url: str) -> list[str]:
         params = [p.override(trial.params[p.key]) for p in space]

@@ -85,7 +85,133 @@ def retry_callback_kwargs() -> dict[str, Any]:
 
 
 # A worker creating the schema while another does the same sees these; a retry then succeeds.
-_CREATION_RACES = ("already exists", "database is locked", "UNIQUE constraint failed")
+_CREATION_RACES = (
+    "already exists",
+    "database is locked",
+    "UNIQUE constraint failed",
+    "duplicate key value violates unique constraint",  # PostgreSQL's CREATE TABLE race
+)
+#: What ``pip install`` names a database driver by, when not by its module.
+DRIVER_PACKAGES = {
+    "psycopg2": "'trainlab[postgres]'",
+    "psycopg": "'psycopg[binary]'",
+    "MySQLdb": "mysqlclient",
+}
+#: Database names as users write them, by SQLAlchemy backend name.
+BACKEND_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL", "sqlite": "SQLite"}
+#: A connection's failure, as libpq (and MySQL) word it -> the few words the error line says.
+CONNECT_FAILURES = (
+    ("connection refused", "connection refused"),
+    ("could not translate host name", "unknown host"),
+    ("name or service not known", "unknown host"),
+    ("timeout expired", "timed out"),
+    ("timed out", "timed out"),
+    ("no route to host", "no route to host"),
+    ("password authentication failed", "password authentication failed"),
+)
+#: Seconds a PostgreSQL connection may take (unless the URL sets connect_timeout): a host
+#: that drops packets answers in minutes otherwise.
+CONNECT_TIMEOUT_S = 10
+
+
+class StorageError(TrainlabError):
+    """The storage cannot be opened; ``problem`` says why in a few words.
+
+    ``known`` is False when the reason is the driver's own message, not one recognized.
+    """
+
+    def __init__(self, url: str, problem: str, known: bool = True) -> None:
+        super().__init__(f"cannot open the Optuna storage {display_url(url)}: {problem}")
+        self.url, self.problem, self.known = url, problem, known
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a job's error travels back from its process
+        return (type(self), (self.url, self.problem, self.known))
+
+    def for_option(self, option: str) -> TrainlabError:
+        """The same error, naming the option the URL was given by."""
+        what = self.problem if self.known else f"cannot open the Optuna storage ({self.problem})"
+        return TrainlabError(f"{option}={display_url(self.url)}: {what}")
+
+
+def driver_url(url: str) -> str:
+    """``url`` with psycopg2 as its driver when it names none and SQLAlchemy's default is missing.
+
+    A bare ``postgresql://`` means psycopg2 to SQLAlchemy before 2.1 and psycopg 3 from
+    2.1 on; ``trainlab[postgres]`` installs psycopg2, which every version can use.
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url  # ``open_storage`` reports it
+    if parsed.drivername != "postgresql" or _importable(parsed.get_dialect().driver):
+        return url
+    return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def storage_problem(url: str, error: BaseException) -> tuple[str, bool]:
+    """What stops ``url`` from opening, in a few words, and whether it was recognized."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    reason = next(iter(str(getattr(error, "orig", None) or error).strip().splitlines()), "")
+    reason = reason or type(error).__name__
+    if isinstance(error, NoSuchModuleError):
+        dialect = url.partition(":")[0].partition("+")
+        if dialect[1]:
+            return f"unknown database driver {dialect[2]!r} for {dialect[0]}", True
+        return f"unknown database dialect {dialect[0]!r} (e.g. postgresql, mysql, sqlite)", True
+    if isinstance(error, ArgumentError) or (isinstance(error, ValueError) and "://" in url):
+        return f"not a database URL ({reason}); e.g. postgresql://user@host:5432/db", True
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return reason, False
+    backend = parsed.get_backend_name()
+    if isinstance(error, ImportError):  # Optuna's "Failed to import DB access module"
+        missing = _missing_driver(parsed)
+        if missing is not None:
+            name = BACKEND_NAMES.get(backend, backend)
+            package = DRIVER_PACKAGES.get(missing, missing)
+            return f"the {name} driver {missing} is not installed (pip install {package})", True
+    if backend != "sqlite" and type(error).__name__ == "OperationalError":
+        where = f"{parsed.host or 'localhost'}:{parsed.port or _default_port(backend)}"
+        lowered = reason.lower()
+        words = next((words for text, words in CONNECT_FAILURES if text in lowered), None)
+        if words is None:  # e.g. FATAL:  database "x" does not exist
+            words = reason.partition("FATAL:")[2].strip() or reason
+        return f"cannot connect to {where} ({words})", True
+    return reason, False
+
+
+def _missing_driver(parsed: Any) -> str | None:
+    """The driver module ``parsed`` (a SQLAlchemy URL) needs and cannot import, if any."""
+    dialect = parsed.get_dialect()
+    try:
+        (getattr(dialect, "import_dbapi", None) or dialect.dbapi)()  # SQLAlchemy 2 | 1.4
+    except ModuleNotFoundError as error:
+        return error.name
+    except Exception:
+        return None
+    return None
+
+
+def _default_port(backend: str) -> int | str:
+    return {"postgresql": 5432, "mysql": 3306}.get(backend, "?")
+
+
+def _engine_kwargs(url: str) -> dict[str, Any]:
+    """A connection timeout for PostgreSQL, unless the URL sets its own."""
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+    return {}
 
 
 @functools.lru_cache(maxsize=8)
@@ -95,7 +221,9 @@ def open_storage(
     """One storage per URL and process: the sweeper and in-process trials share it.
 
     With ``heartbeat_interval`` (the sweeper's), trials whose worker stopped beating
-    are failed and queued again (see ``recovery.py``).
+    are failed and queued again (see ``recovery.py``). A storage that cannot be opened
+    raises ``StorageError`` naming the problem: a misspelled dialect, a driver not
+    installed, a server that does not answer.
     """
     import optuna
 
@@ -103,17 +231,20 @@ def open_storage(
     if heartbeat_interval:
         quiet_heartbeat_warnings()
         heartbeat = {"heartbeat_interval": heartbeat_interval, **retry_callback_kwargs()}
+    engine_url = driver_url(url)
     for attempt in range(1, attempts + 1):
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            return optuna.storages.RDBStorage(url, **heartbeat)
+            return optuna.storages.RDBStorage(
+                engine_url, engine_kwargs=_engine_kwargs(engine_url), **heartbeat
+            )
         except Exception as error:
-            reason = next(iter(str(error).strip().splitlines()), type(error).__name__)
-            if attempt < attempts and any(race in reason for race in _CREATION_RACES):
+            problem, known = storage_problem(engine_url, error)
+            if attempt < attempts and any(race in problem for race in _CREATION_RACES):
                 time.sleep(0.2 * attempt)
                 continue
-            raise TrainlabError(f"cannot open the Optuna storage {display_url(url)}: {reason}") from None
+            raise StorageError(url, problem, known) from None
     raise AssertionError("unreachable")
 
 

@@ -80,7 +80,7 @@ class LoaderBatches(keras.utils.PyDataset):
         return self._epoch_order[1]
 
     def __len__(self) -> int:
-        batches = len(self.loader)
+        batches = self.loader.batches()
         return batches if self.limit is None else min(batches, self.limit)
 
     def __getitem__(self, index: int) -> Batch:

@@ -2,17 +2,20 @@
 
 Keras' own ``ModelCheckpoint`` writes in place (a full disk leaves a truncated file) and
 keeps its state in memory only. Here both files are written atomically, and each
-epoch's end also records the run's state beside ``last.keras`` (the epoch, the
-history, the best value so far, early stopping's counters), so ``resume=<run>``
-continues from the last finished epoch as if the run had never stopped. The state file
-keeps the last two epochs: if the process dies between writing the state and the
-model, the model's own epoch still finds its state.
+``last.keras`` comes with the run's state beside it (the epoch, the history, the best
+value so far, early stopping's counters), so ``resume=<run>`` continues from that
+epoch as if the run had never stopped. The state file keeps the last two saved
+epochs: if the process dies between writing the state and the model, the model's own
+epoch still finds its state. As on the Lightning engine, ``last.keras`` is written at
+the first epoch end after every N steps or T seconds (``callbacks.mid_epoch_checkpoint``)
+and when training ends, and a run without a monitor writes ``best.keras`` once, at the end.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,7 @@ def _save_model(model: Any, path: Path) -> None:
 
 class BestCheckpoint(keras.callbacks.Callback):
     """``best.keras``: the model at the best value of ``monitor`` (a Keras log key); with no
-    ``monitor``, the last epoch's model (as Lightning's ``ModelCheckpoint(monitor=None)``).
+    ``monitor``, the final model, written when training ends (as ``trainlab.callbacks.BestCheckpoint``).
     """
 
     def __init__(self, path: Path, monitor: str | None, mode: str) -> None:
@@ -45,9 +48,12 @@ class BestCheckpoint(keras.callbacks.Callback):
     def improves(self, value: float) -> bool:
         return value < self.best if self.mode == "min" else value > self.best
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.monitor is None:
             _save_model(self.model, self.path)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.monitor is None:
             return
         value = (logs or {}).get(self.monitor)
         if value is not None and self.improves(float(value)):
@@ -56,7 +62,10 @@ class BestCheckpoint(keras.callbacks.Callback):
 
 
 class LastCheckpoint(keras.callbacks.Callback):
-    """``last.keras`` and its run state, at every epoch's end (after the other callbacks)."""
+    """``last.keras`` and its run state (after the other callbacks): at the first epoch end
+    after ``every_n_steps`` steps or ``every_seconds`` seconds since the last save (every
+    epoch when neither is set), and when training ends.
+    """
 
     def __init__(
         self,
@@ -64,9 +73,14 @@ class LastCheckpoint(keras.callbacks.Callback):
         history: EpochHistory,
         best: BestCheckpoint | None,
         early_stopping: Any | None,
+        every_n_steps: int | None = None,
+        every_seconds: float | None = None,
     ) -> None:
         super().__init__()
         self.path, self.history, self.best, self.early_stopping = path, history, best, early_stopping
+        self.every_n_steps, self.every_seconds = every_n_steps, every_seconds
+        self._saved_at = (time.monotonic(), 0)  # (clock, optimizer steps) of the last save
+        self._epoch = -1
 
     def state(self, epoch: int) -> dict[str, Any]:
         stopping = self.early_stopping
@@ -85,7 +99,28 @@ class LastCheckpoint(keras.callbacks.Callback):
             },
         }
 
+    def _due(self) -> bool:
+        if self.every_n_steps is None and self.every_seconds is None:
+            return True
+        clock, steps = self._saved_at
+        by_steps = bool(self.every_n_steps) and self._steps() - steps >= int(self.every_n_steps or 1)
+        by_time = self.every_seconds is not None and time.monotonic() - clock >= self.every_seconds
+        return by_steps or by_time
+
+    def _steps(self) -> int:
+        return int(self.model.optimizer.iterations)
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+        if self._due():
+            self.save(epoch)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """The final state: ``resume=<run> trainer.max_epochs=<more>`` continues from it."""
+        if self._epoch >= 0 and self._saved_at[1] != self._steps():
+            self.save(self._epoch)
+
+    def save(self, epoch: int) -> None:
         states = read_states(self.path)
         states = {k: v for k, v in states.items() if int(k) >= epoch - 1}
         states[str(epoch)] = self.state(epoch)
@@ -93,6 +128,7 @@ class LastCheckpoint(keras.callbacks.Callback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(state_file(self.path), lambda temporary: temporary.write_text(text))
         _save_model(self.model, self.path)
+        self._saved_at = (time.monotonic(), self._steps())
 
 
 def _seeded_layers(model: Any) -> list[Any]:

@@ -100,6 +100,8 @@ def refuse(trainer: DictConfig) -> None:
         "overfit_batches": lambda v: bool(v),
         "gradient_clip_val": lambda v: bool(v),
         "precision": lambda v: v not in FULL_PRECISION,
+        "compile": lambda v: bool(v),
+        "float32_matmul_precision": lambda v: v not in (None, "highest"),
     }
     for key, is_set in unsupported.items():
         value = trainer.get(key)

@@ -87,7 +87,7 @@ def load_checkpoint(path: str | Path, spec: DataSpec) -> Any:
 def keras_batches(loader: BatchLoader, spec: DataSpec, limit: BatchLimit = None) -> LoaderBatches:
     """A DataModule loader as Keras batches (targets in the task's Keras form)."""
     if isinstance(limit, float):
-        limit = max(1, int(len(loader) * limit))
+        limit = max(1, int(loader.batches() * limit))
     return LoaderBatches(loader, target_fn(spec), limit)
 
 
@@ -101,16 +101,31 @@ def on_device(name: str | None) -> Iterator[None]:
 
 
 def _checkpoints(cfg: DictConfig, settings: FitSettings) -> tuple[BestCheckpoint | None, Path | None]:
-    """``callbacks.model_checkpoint`` as the best checkpoint; also ``last.keras``'s path."""
-    node = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    """``callbacks.model_checkpoint`` as the best checkpoint; also ``last.keras``'s path
+    (written when ``save_last`` is on or ``callbacks.mid_epoch_checkpoint`` is configured).
+    """
+    callbacks = cfg.get("callbacks") or {}
+    node = callbacks.get("model_checkpoint")
     if node is None or settings.dry_run:
         return None, None
     directory = Path(str(node.dirpath))
     best = directory / f"{node.get('filename') or 'best'}{CHECKPOINT_SUFFIX}"
     option = "callbacks.model_checkpoint.monitor"
     monitor = keras_key(str(node.monitor), option) if node.get("monitor") else None
-    last = directory / f"last{CHECKPOINT_SUFFIX}" if node.get("save_last") else None
+    wanted = node.get("save_last") or callbacks.get("mid_epoch_checkpoint") is not None
+    last = directory / f"last{CHECKPOINT_SUFFIX}" if wanted else None
     return BestCheckpoint(best, monitor, str(node.get("mode", "min"))), last
+
+
+def _last_every(cfg: DictConfig) -> dict[str, Any]:
+    """How often ``last.keras`` is written: ``callbacks.mid_epoch_checkpoint``'s settings,
+    unless ``model_checkpoint.save_last`` asks for every epoch.
+    """
+    callbacks = cfg.get("callbacks") or {}
+    node = callbacks.get("mid_epoch_checkpoint")
+    if node is None or (callbacks.get("model_checkpoint") or {}).get("save_last"):
+        return {}
+    return {"every_n_steps": node.get("every_n_steps"), "every_seconds": node.get("every_seconds")}
 
 
 def _early_stopping(cfg: DictConfig) -> Any | None:
@@ -185,7 +200,7 @@ def build_callbacks(
         else []
     )
     stopping = _early_stopping(cfg)
-    last = LastCheckpoint(last_path, history, best, stopping) if last_path else None
+    last = LastCheckpoint(last_path, history, best, stopping, **_last_every(cfg)) if last_path else None
     callbacks = [
         SetEpoch(train),
         *schedule,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from trainlab.data.base import DataSpec
 from trainlab.engines.lightning.checkpoint_io import AtomicCheckpointIO
@@ -18,6 +18,25 @@ from trainlab.tasks import make_task
 
 # Trainer options the module applies itself: it optimizes manually (see ``TrainModule``).
 MODULE_TRAINER_OPTIONS = ("gradient_clip_val", "gradient_clip_algorithm")
+# Trainer options that are torch's, not Lightning's: applied here, never passed to the Trainer.
+TORCH_TRAINER_OPTIONS = ("float32_matmul_precision", "compile")
+
+
+def apply_torch_settings(trainer: DictConfig) -> None:
+    """``trainer.float32_matmul_precision`` for this process (exact float32 when unset).
+
+    It is a process-wide setting: each run sets it, so a sweep's jobs do not inherit it
+    from the job before.
+    """
+    torch.set_float32_matmul_precision(str(trainer.get("float32_matmul_precision") or "highest"))
+
+
+def compile_network(module: TrainModule, setting: bool | str | None) -> None:
+    """``trainer.compile``: ``torch.compile`` the network in place (``nn.Module.compile``),
+    so its parameters and the checkpoints' keys stay those of the plain network.
+    """
+    if setting:
+        module.network.compile(**({} if setting is True else {"mode": str(setting)}))
 
 
 def build_module(cfg: DictConfig, spec: DataSpec, on_epoch_end: EpochHook | None = None) -> TrainModule:
@@ -51,18 +70,34 @@ def _loggers(cfg: DictConfig, purge_step: int | None) -> list[Any]:
     return loggers
 
 
+def lightning_options(trainer: DictConfig) -> dict[str, Any]:
+    """``trainer``, resolved, without the options trainlab applies itself."""
+    options = OmegaConf.to_container(trainer, resolve=True)
+    assert isinstance(options, dict)
+    return {str(k): v for k, v in options.items() if k not in TORCH_TRAINER_OPTIONS}
+
+
 def build_trainer(
-    cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = (), purge_step: int | None = None
+    cfg: DictConfig,
+    extra_callbacks: Sequence[pl.Callback] = (),
+    purge_step: int | None = None,
+    plugins: Sequence[Any] = (),
+    arrange: Callable[[list[Any]], list[Any]] | None = None,
 ) -> pl.Trainer:
     """The configured Trainer with the configured callbacks (then ``extra_callbacks``) and loggers.
 
-    Checkpoints are written atomically (``AtomicCheckpointIO``).
+    ``arrange`` may replace callbacks (DDP agrees on what each rank would decide alone);
+    ``plugins`` go to the Trainer too (the ranks' ``RankEnvironment``). Checkpoints are
+    written atomically and, under DDP, read by rank 0 alone (``AtomicCheckpointIO``).
     """
+    callbacks = [*_instantiate_all(cfg.get("callbacks")), *extra_callbacks]
+    checkpoint_io = AtomicCheckpointIO()
     trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        callbacks=[*_instantiate_all(cfg.get("callbacks")), *extra_callbacks],
+        lightning_options(cfg.trainer),
+        callbacks=arrange(callbacks) if arrange is not None else callbacks,
         logger=_loggers(cfg, purge_step) or False,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[checkpoint_io, *plugins],
         **dict.fromkeys(MODULE_TRAINER_OPTIONS),  # the module applies them
     )
+    checkpoint_io.share_through(trainer.strategy)
     return trainer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,11 +14,18 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from trainlab.callbacks import ThrottledRichProgressBar
-from trainlab.callbacks.resume import RunState, StopOnSignal
+from trainlab.callbacks.resume import RunState
 from trainlab.engines import Metrics
 from trainlab.engines.interrupts import StopSignals
-from trainlab.engines.lightning.build import build_module, build_trainer
+from trainlab.engines.lightning.build import (
+    apply_torch_settings,
+    build_module,
+    build_trainer,
+    compile_network,
+)
 from trainlab.engines.lightning.module import TrainModule
+from trainlab.engines.lightning.ranks import Team, job_team
+from trainlab.engines.lightning.steps import AUTO, steps_per_call
 from trainlab.engines.results import finish_run, finish_stopped, report, start_run
 from trainlab.engines.runtime import EpochHistory, build_datamodule, epoch_end_hook, prepare_process
 from trainlab.errors import CheckpointError
@@ -52,32 +60,66 @@ def _purge_step(checkpoint: Path) -> int:
     return len(state.get("epochs", [])) + 1
 
 
+def _steps_per_call(
+    setting: int | str, cfg: DictConfig, module: TrainModule, datamodule: Any, trainer: pl.Trainer
+) -> int:
+    """Steps per ``training_step``; one where a trainer option counts batches (limits,
+    overfitting, a dev run), so those keep meaning mini-batches.
+    """
+    limit = cfg.trainer.get("limit_train_batches")
+    limited = limit is not None and not (isinstance(limit, float) and limit == 1.0)
+    if limited or cfg.trainer.get("overfit_batches") or cfg.trainer.get("fast_dev_run"):
+        return 1
+    steps = datamodule.train_batches(trainer.world_size)
+    return steps_per_call(setting, module.network, datamodule.batch_size, steps)
+
+
 def _stopped_early(trainer: pl.Trainer) -> bool:
     return any(callback.stopped_epoch > 0 for callback in trainer.early_stopping_callbacks)
 
 
 class LightningEngine:
-    """See ``trainlab.engines.Engine``."""
+    """See ``trainlab.engines.Engine``; ``steps_per_call``: see ``steps.py``."""
 
     checkpoint_suffix: ClassVar[str] = ModelCheckpoint.FILE_EXTENSION
 
+    def __init__(self, steps_per_call: int | str = AUTO) -> None:
+        self.steps_per_call = steps_per_call
+
     def fit(self, cfg: DictConfig, callbacks: Sequence[Any] = ()) -> Metrics:
         prepare_process()
+        with job_team(cfg, callbacks) as team:  # under DDP: the other ranks join
+            return self._fit(cfg, callbacks, team)
+
+    def _fit(self, cfg: DictConfig, callbacks: Sequence[Any], team: Team) -> Metrics:
+        apply_torch_settings(cfg.trainer)
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         datamodule = build_datamodule(cfg)
         history = EpochHistory()
-        module = build_module(cfg, datamodule.spec, epoch_end_hook(cfg, history))
-        resume_from = resume_checkpoint(cfg, self.checkpoint_suffix)
-        purge = _purge_step(resume_from) if resume_from else None
+        # Rank 0 alone reports to a sweep's trial; a pruned trial stops every rank.
+        hook = team.agreed(epoch_end_hook(cfg, history) if team.leads else history)
+        module = build_module(cfg, datamodule.spec, hook)
+        compile_network(module, cfg.trainer.get("compile"))
+        resume_from = resume_checkpoint(cfg, self.checkpoint_suffix, must_exist=team.leads)
+        purge = _purge_step(resume_from) if resume_from and team.leads else None
         with StopSignals() as signals:
-            run_callbacks = [*callbacks, RunState(history.epochs), StopOnSignal(signals)]
-            trainer = build_trainer(cfg, run_callbacks, purge_step=purge)
+            trainer = build_trainer(
+                cfg,
+                [*callbacks, RunState(history.epochs)],
+                purge_step=purge,
+                plugins=team.plugins(),
+                arrange=lambda all_callbacks: team.after_step_callbacks(all_callbacks, signals),
+            )
+            datamodule.steps_per_call = _steps_per_call(
+                self.steps_per_call, cfg, module, datamodule, trainer
+            )
             record = None
             if trainer.is_global_zero:
                 record = start_run(cfg, _writer(trainer), continued=resume_from is not None)
                 layers = torch_layers(module.network, datamodule.spec.input_shape)
                 write_summary(layers, cfg.paths.output_dir)
             try:
+                team.connect(trainer, cfg, signals)
                 trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
             except SIGTERMException:  # Lightning's own stop, outside a training step
                 interrupted = signals.interruption("between steps")
@@ -107,12 +149,15 @@ class LightningEngine:
             raise
 
     def evaluate(self, cfg: DictConfig, ckpt_path: str) -> Metrics:
+        """On one device, in the run's precision (``run.load_run_config`` sets both)."""
         prepare_process()
+        apply_torch_settings(cfg.trainer)
         datamodule = build_datamodule(cfg)
         module = build_module(cfg, datamodule.spec)
         read_checkpoint(Path(ckpt_path))  # a corrupt file: one line before Lightning tries
         trainer = pl.Trainer(
             accelerator=cfg.trainer.get("accelerator", "auto"),
+            precision=cfg.trainer.get("precision", "32-true"),
             devices=1,
             logger=False,
             callbacks=[ThrottledRichProgressBar()],
@@ -120,7 +165,9 @@ class LightningEngine:
             enable_model_summary=False,
         )
         try:
-            trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+            with warnings.catch_warnings():  # the run's callbacks' states are not needed to test
+                warnings.filterwarnings("ignore", message="Be aware that when using `ckpt_path`")
+                trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
         except (RuntimeError, KeyError) as error:  # weights of another model
             first = str(error).splitlines()[0]
             raise CheckpointError(f"{ckpt_path} does not fit this run's model: {first}") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 
+from trainlab.data.base import Batch, StepGroup
 from trainlab.engines.runtime import EpochHook
 from trainlab.errors import NonFiniteLossError
 from trainlab.tasks import Task
@@ -137,7 +138,7 @@ class TrainModule(pl.LightningModule):
         assert isinstance(metrics, MetricCollection)
         return metrics
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+    def _step(self, batch: Batch, stage: str) -> torch.Tensor:
         x, y = batch
         output = self(x)
         loss = self.task.loss(output, y)
@@ -161,39 +162,92 @@ class TrainModule(pl.LightningModule):
         if stage == "fit":
             self.nonfinite_loss |= ~torch.isfinite(losses).all()
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        """One optimization step; the loss reaches the logs through the epoch's metrics."""
+    def training_step(self, batch: Batch | StepGroup, batch_idx: int) -> None:
+        """One optimization step per mini-batch: the batch's, or each of a ``StepGroup``'s.
+
+        A group changes nothing but the framework's cost: every mini-batch still gets its
+        own forward, backward, clipping and optimizer step (``global_step`` counts them).
+        """
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer), "TrainModule has one optimizer"
-        loss = self._step(batch, "fit")
-        optimizer.zero_grad()
-        self.manual_backward(loss)
-        if self.gradient_clip_val:
-            self.clip_gradients(
-                optimizer.optimizer, self.gradient_clip_val, self.gradient_clip_algorithm
-            )
-        optimizer.step()
+        for step in batch if isinstance(batch, StepGroup) else (batch,):
+            loss = self._step(step, "fit")
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            optimizer.step()
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Clip here: the precision plugin calls this hook after it unscales the gradients
+        of a mixed-precision step, so the threshold applies to the true gradients.
+        """
+        if not self.gradient_clip_val:
+            return
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        if scaler is not None and getattr(optimizer, "_step_supports_amp_scaling", False):
+            # A fused optimizer unscales inside its own step, after this hook: unscale
+            # now (its step then knows) and clip with torch, which Lightning refuses there.
+            scaler.unscale_(optimizer)
+            parameters = [p for group in optimizer.param_groups for p in group["params"]]
+            if self.gradient_clip_algorithm == "value":
+                nn.utils.clip_grad_value_(parameters, self.gradient_clip_val)
+            else:
+                nn.utils.clip_grad_norm_(parameters, self.gradient_clip_val)
+            return
+        self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "test")
 
     def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
+        """Compute the stage's epoch metrics and hand them on (see ``_publish``)."""
         self._update_metrics(stage)
         metrics = self._metrics(stage)
         computed: dict[str, torch.Tensor] = metrics.compute()
-        # Only epochs of a fit are curves. The best checkpoint's validation and test after
-        # the fit go to metrics.json and HPARAMS, not as lone points beside the curves.
-        to_logger = self.trainer.state.fn == TrainerFn.FITTING
-        self.log_dict(computed, on_step=False, on_epoch=True, logger=to_logger)
         metrics.reset()
+        self._publish(computed)
         return computed
 
+    def _publish(self, computed: Mapping[str, torch.Tensor | float]) -> None:
+        """During a fit: every metric to the loggers, at the epoch's step, in one call; the
+        metrics a callback monitors (early stopping, checkpoints) to ``callback_metrics``.
+
+        ``self.log`` costs about a millisecond a value, as much as a whole full-batch
+        epoch of a small network, so a fit calls it only for what a callback reads.
+        Outside a fit (the best checkpoint's validation and test), every metric goes to
+        ``callback_metrics`` for the engine to read, and none to the curves: those
+        numbers go to metrics.json and HPARAMS, not as lone points beside the curves.
+        """
+        if self.trainer.state.fn != TrainerFn.FITTING:
+            self.log_dict(computed, on_step=False, on_epoch=True, logger=False)
+            return
+        if self.trainer.sanity_checking:
+            return
+        trainer = self.trainer
+        watchers = [*trainer.early_stopping_callbacks, *trainer.checkpoint_callbacks]
+        monitored = {
+            monitor
+            for callback in watchers
+            if isinstance(monitor := getattr(callback, "monitor", None), str) and monitor in computed
+        }
+        for name in sorted(monitored):
+            self.log(name, computed[name], on_step=False, on_epoch=True, logger=False)
+        values = {name: float(value) for name, value in computed.items()}  # one host sync each
+        for logger in self.loggers:
+            logger.log_metrics({**values, "epoch": self.current_epoch}, step=self.global_step)
+            logger.save()
+
     def _raise_if_nonfinite(self) -> None:
+        """Every rank stops together: a NaN on one rank alone must not leave the others
+        waiting in the next collective until it times out.
+        """
         self._update_metrics("fit")
-        if bool(self.nonfinite_loss):
+        nonfinite = bool(self.nonfinite_loss)
+        if self.trainer.world_size > 1:
+            nonfinite = self.trainer.strategy.reduce_boolean_decision(nonfinite, all=False)
+        if nonfinite:
             checkpoints = self.trainer.checkpoint_callback
             directory = getattr(checkpoints, "dirpath", None)
             raise NonFiniteLossError.in_epoch(
@@ -224,26 +278,26 @@ class TrainModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._raise_if_nonfinite()
-        train = self._log_epoch_metrics("fit")
+        self._update_metrics("fit")
+        metrics = self._metrics("fit")
+        train: dict[str, torch.Tensor] = metrics.compute()
+        metrics.reset()
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)
-        # One tag whatever the optimizer (LearningRateMonitor's is ``lr-<Optimizer>``).
-        lr = float(optimizer.optimizer.param_groups[0]["lr"])
-        self.log("train/lr", lr, on_epoch=True)
+        # One tag whatever the optimizer (LearningRateMonitor's is ``lr-<Optimizer>``), on
+        # the curves only. Logged before the hook: an epoch after which a sweep's pruner
+        # stops the run is still on the curves.
+        self._publish({**train, "train/lr": float(optimizer.optimizer.param_groups[0]["lr"])})
         if self.on_epoch_end is not None:  # one host sync per epoch
             epoch_metrics = {**train, **self._val_epoch_metrics}
-            try:
-                self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
-            except BaseException:
-                # A sweep's pruner stopped the run after this epoch: Lightning logs the
-                # epoch's training metrics only once this hook returns, so log them now.
-                for logger in self.loggers:
-                    train_logs = {k: float(v) for k, v in train.items()}
-                    logger.log_metrics({**train_logs, "train/lr": lr, "epoch": self.current_epoch})
-                raise
+            self.on_epoch_end(self.current_epoch, {k: float(v) for k, v in epoch_metrics.items()})
         scheduler = self.lr_schedulers()
         if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
             scheduler.step()
+
+    def last_validation(self) -> dict[str, float]:
+        """The last validation epoch's metrics of this fit (for the progress bar)."""
+        return {name: float(value) for name, value in self._val_epoch_metrics.items()}
 
     def on_validation_epoch_end(self) -> None:
         computed = self._log_epoch_metrics("val")
