@@ -201,12 +201,17 @@ class TrainModule(pl.LightningModule):
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._step(batch, "test")
 
-    def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
-        """Compute the stage's epoch metrics and hand them on (see ``_publish``)."""
+    def _epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
+        """The stage's metrics over the epoch; the metrics start again for the next one."""
         self._update_metrics(stage)
         metrics = self._metrics(stage)
         computed: dict[str, torch.Tensor] = metrics.compute()
         metrics.reset()
+        return computed
+
+    def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
+        """Compute the stage's epoch metrics and hand them on (see ``_publish``)."""
+        computed = self._epoch_metrics(stage)
         self._publish(computed)
         return computed
 
@@ -278,10 +283,7 @@ class TrainModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._raise_if_nonfinite()
-        self._update_metrics("fit")
-        metrics = self._metrics("fit")
-        train: dict[str, torch.Tensor] = metrics.compute()
-        metrics.reset()
+        train = self._epoch_metrics("fit")
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)
         # One tag whatever the optimizer (LearningRateMonitor's is ``lr-<Optimizer>``), on
