@@ -110,9 +110,9 @@ def test_report_rewrites_the_epoch_section_only(tmp_path: Path) -> None:
     lines = section.splitlines()
     assert "| trainlab (Lightning engine) | 0.600 (0.590-0.620) | 1,667 | 1.20 |" in lines
     assert "| raw loop (batched indexing) | 0.500 (0.490-0.520) | 2,000 | 1.00 |" in lines
-    assert "| Lightning engine / raw loop | 1.20 | \u2264 1.3 \u2713 |" in lines
-    assert "| Keras engine / raw loop | 2.40 | \u2264 2 \u2717 |" in lines
-    assert "| per-sample DataLoader / Lightning engine | 4.00 | \u2265 3 \u2713 |" in lines
+    assert "| Lightning engine / raw loop | 1.20 | \u2264 1.1 \u2717 |" in lines
+    assert "| Keras engine / raw loop | 2.40 |  |" in lines
+    assert "| per-sample DataLoader / Lightning engine | 4.00 |  |" in lines
 
     # Regenerating from the same result changes nothing.
     assert report.main(["--bench-dir", str(bench), "--output", str(document)]) == 0
