@@ -54,10 +54,9 @@ TRIAL_LINE = re.compile(r"\[HYDRA\] trial (\d+)  ", re.MULTILINE)
 LAUNCHER_LINES = ("Joblib.Parallel", "Launching jobs", "Submitit '", " : hparams_search=")
 
 
-def run_train(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python train.py *args``; on timeout its whole process group is killed."""
-    command = [sys.executable, "train.py", *args]
-    with subprocess.Popen(
+def start(command: list[str]) -> subprocess.Popen[str]:
+    """``command`` in its own process group (so a timeout can kill its workers too)."""
+    return subprocess.Popen(
         command,
         cwd=REPO,
         env=ENV,
@@ -65,7 +64,13 @@ def run_train(*args: str) -> subprocess.CompletedProcess[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-    ) as process:
+    )
+
+
+def run_train(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python train.py *args``; on timeout its whole process group is killed."""
+    command = [sys.executable, "train.py", *args]
+    with start(command) as process:
         try:
             stdout, stderr = process.communicate(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -156,15 +161,7 @@ def test_sigterm_to_a_joblib_sweep_stops_its_trials_as_runs(tmp_path: Path) -> N
         "hydra.launcher.n_jobs=2",
         f"hydra.sweep.dir={tmp_path}",
     ]
-    with subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as process:
+    with start(command) as process:
         try:
             deadline = time.monotonic() + TIMEOUT_S
             while len(list(tmp_path.glob("*/checkpoints/*.ckpt"))) < 2:  # both trials train
