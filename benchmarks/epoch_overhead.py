@@ -18,7 +18,7 @@ Rows: the notebook's own loop (``trainlab.lessons.notebook_reference``, the less
 cell: one step on all training digits, then the held-out forward, an accuracy each);
 plain Lightning (``benchmarks.lightning_plain``); the Lightning engine as configured,
 then without its checkpoint callbacks, without its TensorBoard logger, without its
-progress bar (Lightning's own bar off too); plain Keras ``fit`` (``benchmarks.keras_bare``)
+progress bar (no bar at all); plain Keras ``fit`` (``benchmarks.keras_bare``)
 and the Keras engine. A part's cost is its row minus the row it adds to.
 
 Options: ``lesson`` (a lesson of ``conf/experiment`` that the notebook reference has,
@@ -82,8 +82,7 @@ LIGHTNING_ROWS = {
         "+trainer.enable_checkpointing=false",
     ],
     "lightning_no_logger": ["~logger.tensorboard"],
-    # Without the rich bar Lightning would draw its own: off as well.
-    "lightning_no_progress_bar": ["~callbacks.rich_progress_bar", "+trainer.enable_progress_bar=false"],
+    "lightning_no_progress_bar": ["~callbacks.rich_progress_bar"],
 }
 ROW_LABELS = {
     "notebook": "the notebook's own loop",

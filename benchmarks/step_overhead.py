@@ -51,13 +51,10 @@ CALLBACKS = (  # conf/callbacks/default.yaml
     "rich_progress_bar",
     "model_summary",
 )
-# What removing a default callback or the logger takes besides deleting its config node:
-# Lightning adds its own progress bar, summary and checkpoint unless told not to.
-WITHOUT = {
-    "rich_progress_bar": ["+trainer.enable_progress_bar=false"],
-    "model_summary": ["+trainer.enable_model_summary=false"],
-    "model_checkpoint": ["+trainer.enable_checkpointing=false"],
-}
+# What removing a default callback takes besides deleting its config node: Lightning
+# adds its own checkpoint unless told not to (the engine already turns Lightning's own
+# progress bar and summary off when none is configured).
+WITHOUT = {"model_checkpoint": ["+trainer.enable_checkpointing=false"]}
 # Part -> (the row with it, the row without it).
 PARTS = {
     "lightning loop": ("lightning_bare", "raw"),

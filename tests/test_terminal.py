@@ -121,6 +121,30 @@ def test_the_bar_shows_the_running_loss_and_the_last_validation() -> None:
     assert "train/loss" not in bar.get_metrics(trainer, SimpleNamespace(running_loss=lambda: None))
 
 
+def test_fast_epochs_keep_one_validation_task_and_end_on_the_last_epoch(tmp_path: Path) -> None:
+    # Lightning adds a validation task per epoch; every redraw walks them all.
+    from lightning.pytorch import Trainer
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    bar = ThrottledRichProgressBar(refresh_per_second=1e-3)  # draws the first and last epochs
+    trainer = Trainer(
+        max_epochs=40,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        callbacks=[bar],
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(BoringModel())
+    assert bar.progress is not None
+    tasks = bar.progress.tasks
+    assert len(tasks) <= 3, [task.description for task in tasks]  # train, sanity check, val
+    train = next(task for task in tasks if "Epoch" in task.description)
+    assert train.description.startswith("Epoch 40/40") and train.completed == 2
+
+
 def test_trial_parameters_are_short_unless_ambiguous() -> None:
     params = {"optimizer.lr": 0.012345678, "model.hidden": 64, "model.activation": "relu"}
     assert short_params(params) == "lr=0.01235 hidden=64 activation=relu"
@@ -146,6 +170,42 @@ def test_a_run_shows_its_epochs_from_one_without_lightnings_noise(
     assert "\n\n" not in result.stdout
     log = (result.run_dir / "train.log").read_text()
     assert "GPU available" in log and "Restoring states" in log  # kept where they are looked up
+
+
+@pytest.mark.slow
+def test_an_early_stop_between_drawn_epochs_still_shows_its_last_epoch(
+    cli_train: Callable[..., Result],
+) -> None:
+    # Drawing only the first and the last of max_epochs: the epoch early stopping ends on
+    # is not drawn while it runs, and must be drawn when the fit ends.
+    result = cli_train(
+        "data.batch_size=full",
+        "trainer.max_epochs=500",
+        "callbacks.early_stopping.patience=2",
+        "callbacks.early_stopping.min_delta=0.01",
+        "callbacks.rich_progress_bar.refresh_per_second=0.001",
+        "figures=false",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = output_of(result)
+    reason = r"early stopping at epoch (\d+): val/loss did not improve by min_delta=0.01 for 2 epochs"
+    stopped = re.search(reason, output)
+    assert stopped is not None and int(stopped.group(1)) < 500, output[-3000:]
+    bar = [line for line in output.splitlines() if line.startswith("Epoch ")]
+    assert len(bar) == 1 and bar[0].startswith(f"Epoch {stopped.group(1)}/500 "), output[-3000:]
+    assert "train/loss:" in bar[0] and "val/loss:" in bar[0], bar[0]
+
+
+@pytest.mark.slow
+def test_removing_the_bar_and_the_summary_leaves_neither(cli_train: Callable[..., Result]) -> None:
+    # Lightning would put its own tqdm bar and summary in their place.
+    removed = ("~callbacks.rich_progress_bar", "~callbacks.model_summary")
+    result = cli_train("trainer.max_epochs=2", "figures=false", *removed)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = output_of(result)
+    assert "it/s" not in output and "Epoch " not in output, output[-3000:]
+    assert "Trainable params" not in output and "| Name " not in output, output[-3000:]
+    assert "metrics: test/acc=" in output
 
 
 def test_help_lists_the_groups_and_examples(tmp_path: Path) -> None:

@@ -7,6 +7,13 @@ of an MNIST epoch that the raw loop does in 0.6 s. A person reads a bar a few ti
 second, so batches in between skip the update; the first and last batches of every
 loop always show.
 
+The same holds for whole epochs: a full-batch lesson runs hundreds of epochs a second,
+and Lightning redraws the bar when each one starts and adds a new (hidden) validation
+task each time, so every redraw walks all the epochs so far. Here an epoch that starts
+sooner than the refresh interval after the last shown one is not drawn at all; the
+first and last epochs always are, and a fit that ends on an undrawn epoch (early
+stopping) draws it at its end. Each validation's task replaces the previous one.
+
 The bar counts epochs from 1 ("Epoch 3/3" is the last of 3) and shows the epoch's
 running train loss and the last validation's metrics. In a sweep's jobs (a Hydra
 multirun) neither the bar nor the model summary shows: the sweeper prints one line
@@ -47,7 +54,9 @@ def _throttled(hook: str, total: str) -> Callable[..., None]:
         batch_idx: int,
         *dataloader_idx: int,
     ) -> None:
-        if self._due(batch_idx, total):
+        if hook == "on_train_batch_end":
+            self._train_batches_done = batch_idx + 1
+        if self._due(batch_idx, total) and not self._skipped(trainer):
             getattr(RichProgressBar, hook)(
                 self, trainer, pl_module, outputs, batch, batch_idx, *dataloader_idx
             )
@@ -82,6 +91,10 @@ class ThrottledRichProgressBar(RichProgressBar):
         self.refresh_interval = 1.0 / refresh_per_second
         self._last_update = -math.inf
         self._validation: dict[str, float] = {}
+        self._last_epoch_shown = -math.inf  # when the last drawn epoch started
+        self._epoch = 0  # the fit's epoch in progress (Lightning's count, from 0)
+        self._epoch_shown = True  # whether that epoch is drawn
+        self._train_batches_done = 0  # of that epoch
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """A sweep's job draws no bar (``console.quiet``); the sweeper reports its trials."""
@@ -130,14 +143,74 @@ class ThrottledRichProgressBar(RichProgressBar):
                 shown["train/loss"] = float(loss)
         return {**shown, **self._validation, **items}
 
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Draw this epoch if the last drawn one started a refresh interval ago, or it is
+        the fit's first or last; an undrawn epoch skips every hook of the bar."""
+        self._epoch, self._train_batches_done = trainer.current_epoch, 0
+        now = time.monotonic()
+        max_epochs = trainer.max_epochs
+        self._epoch_shown = (
+            now - self._last_epoch_shown >= self.refresh_interval
+            or self.train_progress_bar_id is None
+            or (max_epochs is not None and 0 <= max_epochs <= self._epoch + 1)
+        )
+        if self._epoch_shown:
+            self._last_epoch_shown = now
+            super().on_train_epoch_start(trainer, pl_module)
+
+    def _skipped(self, trainer: pl.Trainer) -> bool:
+        """Whether this hook belongs to a fit's epoch that is not drawn."""
+        return trainer.state.fn == "fit" and not trainer.sanity_checking and not self._epoch_shown
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self._skipped(trainer):
+            super().on_train_epoch_end(trainer, pl_module)
+
+    def on_validation_batch_start(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if not self._skipped(trainer):
+            super().on_validation_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self._skipped(trainer):
+            super().on_validation_epoch_end(trainer, pl_module)
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Keep the epoch's validation metrics for the bar (``get_metrics`` shows them)."""
+        """Keep the epoch's validation metrics for the bar (``get_metrics`` shows them), and
+        drop the validation's task: Lightning adds a new one for each validation."""
         if self.is_enabled and trainer.state.fn == "fit" and not trainer.sanity_checking:
             # trainlab's module hands a fit's metrics to callbacks only where one monitors
             # them; it keeps the whole validation for the bar.
             last = getattr(pl_module, "last_validation", None)
             self._validation = validation_metrics(last() if callable(last) else trainer.callback_metrics)
+        if self._skipped(trainer):
+            return
         super().on_validation_end(trainer, pl_module)
+        task = self.val_progress_bar_id
+        if self.progress is not None and trainer.state.fn == "fit" and task is not None:
+            self.progress.remove_task(task)
+            self.val_progress_bar_id = None
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """A fit that ended on an undrawn epoch (early stopping, a signal) draws it now."""
+        super().on_train_end(trainer, pl_module)
+        if self._epoch_shown or self.progress is None or self.train_progress_bar_id is None:
+            return
+        self._epoch_shown = True
+        self.progress.reset(
+            self.train_progress_bar_id,
+            total=self.total_train_batches,
+            completed=self._train_batches_done,
+            description=self._get_train_description(self._epoch),
+            visible=True,
+        )
+        super().on_train_epoch_end(trainer, pl_module)  # the metrics, then a redraw
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Stop the display: a fit leaves its last epoch's line; nothing else leaves a line.

@@ -99,8 +99,10 @@ def _ending(cfg: DictConfig, epochs: int, stopped_early: bool) -> tuple[str, str
     """The status and the reason of a fit that returned."""
     stopping = (cfg.get("callbacks") or {}).get("early_stopping")
     if stopped_early and stopping is not None:
+        min_delta = float(stopping.get("min_delta") or 0.0)
+        by = f" by min_delta={min_delta:g}" if min_delta else ""
         reason = (
-            f"early stopping at epoch {epochs}: {stopping.monitor} did not improve "
+            f"early stopping at epoch {epochs}: {stopping.monitor} did not improve{by} "
             f"for {stopping.patience} epochs"
         )
         return STOPPED_EARLY, reason

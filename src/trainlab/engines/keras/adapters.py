@@ -69,6 +69,8 @@ class LoaderBatches(keras.utils.PyDataset):
         self.loader, self.targets, self.limit = loader, targets, limit
         self._epoch_order: tuple[int, torch.Tensor | None] | None = None
         self.epoch = 0
+        batches = loader.batches()  # Keras asks several times an epoch: counted once
+        self._length = batches if limit is None else min(batches, limit)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -80,8 +82,7 @@ class LoaderBatches(keras.utils.PyDataset):
         return self._epoch_order[1]
 
     def __len__(self) -> int:
-        batches = self.loader.batches()
-        return batches if self.limit is None else min(batches, self.limit)
+        return self._length
 
     def __getitem__(self, index: int) -> Batch:
         x, y = self.loader.batch(index, self._order())

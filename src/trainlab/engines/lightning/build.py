@@ -8,6 +8,7 @@ from typing import Any
 import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelSummary, ProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from trainlab.data.base import DataSpec
@@ -77,6 +78,21 @@ def lightning_options(trainer: DictConfig) -> dict[str, Any]:
     return {str(k): v for k, v in options.items() if k not in TORCH_TRAINER_OPTIONS}
 
 
+def _without_lightnings_defaults(callbacks: Sequence[Any]) -> dict[str, bool]:
+    """Lightning adds its own progress bar (tqdm, redrawn after every batch) and model
+    summary when none is configured: removing ``callbacks.rich_progress_bar`` or
+    ``callbacks.model_summary`` would bring them back instead of removing them. Where none
+    is configured, they are turned off (``trainer.enable_progress_bar=true`` brings
+    Lightning's back).
+    """
+    options = {}
+    if not any(isinstance(callback, ProgressBar) for callback in callbacks):
+        options["enable_progress_bar"] = False
+    if not any(isinstance(callback, ModelSummary) for callback in callbacks):
+        options["enable_model_summary"] = False
+    return options
+
+
 def build_trainer(
     cfg: DictConfig,
     extra_callbacks: Sequence[pl.Callback] = (),
@@ -93,7 +109,7 @@ def build_trainer(
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *extra_callbacks]
     checkpoint_io = AtomicCheckpointIO()
     trainer: pl.Trainer = instantiate(
-        lightning_options(cfg.trainer),
+        {**_without_lightnings_defaults(callbacks), **lightning_options(cfg.trainer)},
         callbacks=arrange(callbacks) if arrange is not None else callbacks,
         logger=_loggers(cfg, purge_step) or False,
         plugins=[checkpoint_io, *plugins],

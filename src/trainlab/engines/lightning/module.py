@@ -126,6 +126,7 @@ class TrainModule(pl.LightningModule):
         )
         self._pending = {stage: StepRecords() for stage in ("fit", "val", "test")}
         self._val_epoch_metrics: dict[str, torch.Tensor] = {}
+        self._last_train_loss: torch.Tensor | None = None  # of the last finished epoch
         self.nonfinite_loss: torch.Tensor
         self.register_buffer("nonfinite_loss", torch.zeros((), dtype=torch.bool), persistent=False)
 
@@ -266,7 +267,8 @@ class TrainModule(pl.LightningModule):
             self._raise_if_nonfinite()
 
     def running_loss(self) -> float | None:
-        """The mean training loss of the epoch so far (one host sync: for the progress bar).
+        """The mean training loss of the epoch so far, or of the last finished epoch before
+        this one's first step (one host sync: for the progress bar).
 
         It reads the metric's state and the steps not yet in it without updating the
         metric, so when the bar asks changes no number the epoch ends with.
@@ -279,11 +281,14 @@ class TrainModule(pl.LightningModule):
             losses = torch.stack(pending.losses).float().cpu()
             total += float((losses * torch.tensor(pending.counts, dtype=losses.dtype)).sum())
             weight += sum(pending.counts)
-        return total / weight if weight > 0 else None
+        if weight > 0:
+            return total / weight
+        return None if self._last_train_loss is None else float(self._last_train_loss)
 
     def on_train_epoch_end(self) -> None:
         self._raise_if_nonfinite()
         train = self._epoch_metrics("fit")
+        self._last_train_loss = train.get("train/loss")
         optimizer = self.optimizers()
         assert isinstance(optimizer, LightningOptimizer)
         # One tag whatever the optimizer (LearningRateMonitor's is ``lr-<Optimizer>``), on
