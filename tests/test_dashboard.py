@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -151,10 +152,15 @@ def by_run(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {group["sessions"][0]["name"].removesuffix("/summary"): group for group in groups}
 
 
+def _what(run: str) -> str:
+    """A run's name without its start time, nor the ``_<n>`` of runs started in the same second."""
+    return re.sub(r"_\d+$", "", run.split("_", 1)[1])
+
+
 def test_runs_are_named_by_what_they_are(tree: Tree, server: Server) -> None:
     runs = server.get("/data/runs")
     single = [r for r in runs if not r.startswith("sweeps/") and not r.endswith("/summary")]
-    names = sorted(run.split("_", 1)[1] for run in single)
+    names = sorted(_what(run) for run in single)
     assert names == [
         "digits-mlp-keras",
         "digits-mlp-lightning",
@@ -230,7 +236,7 @@ def test_scalars_have_one_point_per_epoch(tree: Tree, server: Server) -> None:
 def test_text_and_images(tree: Tree, server: Server) -> None:
     texts = server.get("/data/plugin/text/tags")
     images = server.get("/data/plugin/images/tags")
-    finished = next(r for r in texts if r.endswith("digits-mlp-lightning") and r in images)
+    finished = next(r for r in texts if _what(r) == "digits-mlp-lightning" and r in images)
     assert "run/config/text_summary" in texts[finished]
     entry = server.get(
         f"/data/plugin/text/text?run={quote(finished)}&tag={quote('run/config/text_summary')}"

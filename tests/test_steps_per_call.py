@@ -34,6 +34,21 @@ class CountSaves(pl.Callback):
         self.saves += 1
 
 
+class CountBackward(pl.Callback):
+    """Listens around each backward, as a callback that logs gradients would."""
+
+    def __init__(self) -> None:
+        self.before = self.after = 0
+
+    def on_before_backward(
+        self, trainer: pl.Trainer, module: pl.LightningModule, loss: torch.Tensor
+    ) -> None:
+        self.before += 1
+
+    def on_after_backward(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.after += 1
+
+
 def _weights(run_dir: Path, name: str = "best") -> tuple[dict[str, torch.Tensor], int]:
     checkpoint = torch.load(run_dir / "checkpoints" / f"{name}.ckpt", weights_only=False)
     return checkpoint["state_dict"], int(checkpoint["global_step"])
@@ -56,6 +71,27 @@ def test_grouped_steps_train_exactly_as_single_steps(tmp_path: Path) -> None:
         other_metrics, other_weights, other_steps, other_history = runs[setting]
         assert other_metrics == metrics and other_steps == steps and other_history == history
         assert all(torch.equal(weights[key], other_weights[key]) for key in weights)
+
+
+def test_a_callback_around_the_backward_is_called_and_changes_nothing(tmp_path: Path) -> None:
+    """Without such a callback the engine calls ``loss.backward()`` itself (Lightning's
+    way adds only cost on one device); with one, every step goes through Lightning's."""
+    counter = CountBackward()
+    runs = {}
+    for name, callbacks in (("plain", []), ("hooked", [counter])):
+        result = trainlab.train(
+            *RUN, "trainer.max_epochs=2", callbacks=callbacks, run_dir=tmp_path / name
+        )
+        runs[name] = (
+            result.metrics,
+            *_weights(tmp_path / name),
+            (tmp_path / name / "history.csv").read_text(),
+        )
+    assert counter.before == counter.after == 2 * 37
+    metrics, weights, steps, history = runs["plain"]
+    hooked_metrics, hooked_weights, hooked_steps, hooked_history = runs["hooked"]
+    assert hooked_metrics == metrics and hooked_steps == steps and hooked_history == history
+    assert all(torch.equal(weights[key], hooked_weights[key]) for key in weights)
 
 
 def test_early_stopping_stops_at_the_same_epoch_at_any_grouping(tmp_path: Path) -> None:

@@ -9,17 +9,21 @@ Lightning calls ``save`` after every ``log_metrics``, and the TensorBoard logger
 ``save`` flushes the event file: with millisecond epochs that flush is most of an
 epoch's cost. Here it flushes at most every ``flush_seconds`` (and when the run ends),
 so a dashboard still sees a running run's curves within seconds.
+
+The epochs' metrics wait for that flush too (``trainlab.epoch_scalars``), and a fit
+that ends or fails writes what waits (``finalize``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
+
+from trainlab.epoch_scalars import WaitingScalars
 
 
 class EpochTensorBoardLogger(TensorBoardLogger):
@@ -28,19 +32,22 @@ class EpochTensorBoardLogger(TensorBoardLogger):
     def __init__(self, *args: Any, flush_seconds: float = 2.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.flush_seconds = flush_seconds
-        self._flushed_at: float | None = None
+        self._scalars = WaitingScalars(super().log_metrics, super().save, flush_seconds)
 
     @override
     @rank_zero_only
     def save(self) -> None:
-        now = time.monotonic()
-        if self._flushed_at is None or now - self._flushed_at >= self.flush_seconds:
-            super().save()
-            self._flushed_at = now
+        self._scalars.write_if_due()
 
     @override
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         metrics = dict(metrics)
         epoch = metrics.pop("epoch", None)
-        super().log_metrics(metrics, int(epoch) + 1 if epoch is not None else step)
+        self._scalars.add(metrics, int(epoch) + 1 if epoch is not None else step)
+
+    @override
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        self._scalars.write_all()
+        super().finalize(status)

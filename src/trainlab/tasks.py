@@ -2,11 +2,18 @@
 
 Models output raw scores (logits for classification); each task turns them into a
 loss and into predictions, so one LightningModule serves every task.
+
+A task's metrics are ratios of totals over a split (correct predictions over samples,
+summed errors over elements). ``metrics()`` gives them as torchmetrics objects, for code
+that scores predictions once (the baselines); ``totals`` and ``from_totals`` give the
+same numbers from a few running sums, which is what a training engine keeps per epoch
+(``trainlab.engines.lightning.totals``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +36,25 @@ class Task:
         raise NotImplementedError
 
     def metric_inputs(self, output: torch.Tensor) -> torch.Tensor:
-        """What the metrics compare with the target (probabilities or values)."""
+        """What ``metrics()`` compare with the target (probabilities or values)."""
         return output
+
+    #: How many sums (floating point) and counts (int64) ``totals`` returns.
+    total_sizes: ClassVar[tuple[int, int]] = (0, 0)
+
+    def totals(
+        self, output: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The batch's sums and counts (None: the task has none); summed over batches,
+        ``from_totals`` makes them the metrics.
+        """
+        raise NotImplementedError
+
+    def from_totals(
+        self, sums: torch.Tensor, counts: torch.Tensor, samples: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The metrics (the keys of ``metrics()``) of summed ``totals`` over ``samples``."""
+        raise NotImplementedError
 
     def predict(self, output: torch.Tensor) -> torch.Tensor:
         """Class labels for classification, values for regression."""
@@ -41,8 +65,24 @@ class Task:
         raise NotImplementedError(f"{type(self).__name__} has no classes")
 
 
+class Classification(Task):
+    """Accuracy: the predictions (``predict``) equal to the labels, over the samples."""
+
+    total_sizes = (0, 1)  # the correct predictions
+
+    def totals(
+        self, output: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return None, (self.predict(output) == target).sum().reshape(1)
+
+    def from_totals(
+        self, sums: torch.Tensor, counts: torch.Tensor, samples: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        return {"acc": counts[0] / samples}
+
+
 @dataclass(frozen=True)
-class Multiclass(Task):
+class Multiclass(Classification):
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(output, target)
 
@@ -57,7 +97,7 @@ class Multiclass(Task):
 
 
 @dataclass(frozen=True)
-class Binary(Task):
+class Binary(Classification):
     """One sigmoid output, or two on one-hot targets (the lesson's Dense(2, sigmoid))."""
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -91,6 +131,20 @@ class Regression(Task):
 
     def metrics(self) -> dict[str, Metric]:
         return {"mae": MeanAbsoluteError(), "rmse": MeanSquaredError(squared=False)}
+
+    total_sizes = (2, 0)  # the absolute and the squared errors
+
+    def totals(
+        self, output: torch.Tensor, target: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        error = (output - target).float()
+        return torch.stack([error.abs().sum(), error.square().sum()]), None
+
+    def from_totals(
+        self, sums: torch.Tensor, counts: torch.Tensor, samples: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        values = samples * self.num_outputs  # every output is compared with its target
+        return {"mae": sums[0] / values, "rmse": torch.sqrt(sums[1] / values)}
 
 
 def make_task(spec: DataSpec) -> Task:

@@ -8,8 +8,7 @@ TensorFlow, so events go through torch's ``SummaryWriter``), the per-epoch hooks
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 
 from trainlab.engines.keras.config import CHECKPOINT_SUFFIX, tags
 from trainlab.engines.runtime import EpochHook
+from trainlab.epoch_scalars import WaitingScalars
 from trainlab.errors import NonFiniteLossError
 from trainlab.keras_backend import keras
 
@@ -52,29 +52,27 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 class TensorBoardScalars(keras.callbacks.Callback):
     """Per-epoch scalars in a ``SummaryWriter``, stepped by epoch (from 1) as Lightning's.
 
-    The event file is flushed at most every ``flush_seconds`` and when training ends, as
-    the Lightning engine's logger does: a flush per millisecond epoch would cost more
-    than the epoch, and a dashboard still sees a running run within seconds.
+    They reach the event file at most every ``flush_seconds`` and when training ends, as
+    the Lightning engine's logger's do (``trainlab.epoch_scalars``).
     """
 
     def __init__(self, writer: Any, metric_names: Sequence[str], flush_seconds: float = 2.0) -> None:
         super().__init__()
         self.writer, self.metric_names = writer, list(metric_names)
-        self.flush_seconds = flush_seconds
-        self._flushed_at = -math.inf
+        self.scalars = WaitingScalars(self._write, writer.flush, flush_seconds)
+
+    def _write(self, scalars: Mapping[str, Any], step: int | None) -> None:
+        for tag, value in scalars.items():
+            self.writer.add_scalar(tag, value, step)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        for tag, value in tags(logs or {}, self.metric_names).items():
-            self.writer.add_scalar(tag, value, epoch + 1)
         # The rate this epoch trained with; one tag whatever the optimizer.
-        self.writer.add_scalar("train/lr", float(self.model.optimizer.learning_rate), epoch + 1)
-        now = time.monotonic()
-        if now - self._flushed_at >= self.flush_seconds:
-            self.writer.flush()
-            self._flushed_at = now
+        rate = float(self.model.optimizer.learning_rate)
+        self.scalars.add({**tags(logs or {}, self.metric_names), "train/lr": rate}, epoch + 1)
+        self.scalars.write_if_due()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.writer.flush()
+        self.scalars.write_all()
 
 
 class TorchLRSchedule(keras.callbacks.Callback):

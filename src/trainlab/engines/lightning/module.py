@@ -1,8 +1,8 @@
-"""One LightningModule for every task: the network, the task's loss and torchmetrics."""
+"""One LightningModule for every task: the network, the task's loss and its metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +10,13 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.plugins.precision import Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.trainer.states import TrainerFn
 from torch import nn
-from torchmetrics import MeanMetric, MetricCollection
 
 from trainlab.data.base import Batch, StepGroup
+from trainlab.engines.lightning.totals import EpochTotals, StepRecords
 from trainlab.engines.runtime import EpochHook
 from trainlab.errors import NonFiniteLossError
 from trainlab.tasks import Task
@@ -27,57 +29,34 @@ EPOCH_STATE = "trainlab_epoch_state"  # the checkpoint entry of the epoch in pro
 METRIC_UPDATE_EVERY = 32
 
 
+def _overrides(instance: object, base: type, hooks: Sequence[str]) -> bool:
+    return any(getattr(type(instance), hook) is not getattr(base, hook) for hook in hooks)
+
+
+def plain_backward(trainer: pl.Trainer, module: pl.LightningModule) -> bool:
+    """Whether ``manual_backward`` would add nothing to ``loss.backward()``: one device, the
+    plain precision (no loss scaling), and no hook around the backward to call.
+
+    Its way through the strategy, the precision plugin and the two hooks of every callback
+    is pure dispatch then, paid on every step: a visible share of a small network's step
+    on a CPU. The optimizer step still goes through Lightning (``optimizer.step()``),
+    which counts it and calls ``on_before_optimizer_step`` (where clipping is).
+    """
+    if (
+        type(trainer.strategy) is not SingleDeviceStrategy
+        or type(trainer.precision_plugin) is not Precision
+    ):
+        return False
+    hooks = ("on_before_backward", "on_after_backward")
+    if _overrides(module, pl.LightningModule, (*hooks, "backward")):
+        return False
+    callbacks: list[pl.Callback] = trainer.callbacks  # type: ignore[attr-defined]  # Lightning's own
+    return not any(_overrides(callback, pl.Callback, hooks) for callback in callbacks)
+
+
 def _log_name(stage: str) -> str:
     """Lightning's stage "fit" is logged as "train" (``nn.ModuleDict`` cannot hold "train")."""
     return "train" if stage == "fit" else stage
-
-
-def _copy(state: torch.Tensor | list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
-    return state.clone() if isinstance(state, torch.Tensor) else [t.clone() for t in state]
-
-
-class StepRecords:
-    """The detached loss, sample count, metric inputs and targets of steps not yet in the metrics."""
-
-    def __init__(self) -> None:
-        self.clear()
-
-    def clear(self) -> None:
-        self.losses: list[torch.Tensor] = []
-        self.counts: list[int] = []
-        self.outputs: list[torch.Tensor] = []
-        self.targets: list[torch.Tensor] = []
-
-    def __len__(self) -> int:
-        return len(self.losses)
-
-    def add(self, loss: torch.Tensor, count: int, output: torch.Tensor, target: torch.Tensor) -> None:
-        self.losses.append(loss)
-        self.counts.append(count)
-        self.outputs.append(output)
-        self.targets.append(target)
-
-    def take(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The kept steps as batched tensors (losses, weights, outputs, targets); then empty."""
-        losses = torch.stack(self.losses)
-        weights = torch.tensor(self.counts, dtype=losses.dtype).to(losses.device, non_blocking=True)
-        batched = losses, weights, torch.cat(self.outputs), torch.cat(self.targets)
-        self.clear()
-        return batched
-
-    def state(self) -> dict[str, list[Any]]:
-        return {
-            "losses": self.losses,
-            "counts": self.counts,
-            "outputs": self.outputs,
-            "targets": self.targets,
-        }
-
-    def restore(self, state: dict[str, list[Any]], device: torch.device) -> None:
-        self.losses = [t.to(device) for t in state["losses"]]
-        self.counts = list(state["counts"])
-        self.outputs = [t.to(device) for t in state["outputs"]]
-        self.targets = [t.to(device) for t in state["targets"]]
 
 
 class TrainModule(pl.LightningModule):
@@ -85,17 +64,18 @@ class TrainModule(pl.LightningModule):
 
     The optimization step is written out in ``training_step`` (Lightning's manual
     optimization): zero the gradients, backward through Lightning (so mixed precision
-    and DDP work as usual), clip, step. Lightning's automatic loop wraps each step in a
-    closure and hooks trainlab does not use, about 0.1 ms a step: a tenth of a small
-    MLP's step on CPU. Gradient clipping therefore comes in here (the Trainer refuses it
+    and DDP work as usual; on one device with nothing around the backward, straight
+    through torch: see ``plain_backward``), clip, step. Lightning's automatic loop wraps
+    each step in a closure and hooks trainlab does not use, about 0.1 ms a step: a tenth
+    of a small MLP's step on CPU. Gradient clipping therefore comes in here (the Trainer refuses it
     with manual optimization) and the LR scheduler steps once per epoch, as it would have.
 
     Losses and metrics accumulate on the device; nothing syncs with the host per step.
-    Each step only keeps its detached loss, outputs and targets; the metrics take them
-    in one update every ``METRIC_UPDATE_EVERY`` steps and at the epoch's end, because a
-    torchmetrics update costs more Python than a small MLP's step. A non-finite loss is
-    flagged on-device at those updates and checked once before each validation, so the
-    run stops before a NaN model can overwrite a checkpoint.
+    Each step only keeps its detached loss, outputs and targets; each stage's totals
+    (``EpochTotals``) take them in one update every ``METRIC_UPDATE_EVERY`` steps and at
+    the epoch's end, because an update costs more Python than a small MLP's step. A
+    non-finite loss is flagged on-device at those updates and checked once before each
+    validation, so the run stops before a NaN model can overwrite a checkpoint.
     """
 
     def __init__(
@@ -114,29 +94,22 @@ class TrainModule(pl.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.on_epoch_end = on_epoch_end
         self.gradient_clip_val, self.gradient_clip_algorithm = gradient_clip_val, gradient_clip_algorithm
-        self.stage_metrics = nn.ModuleDict(
-            {
-                stage: MetricCollection(
-                    {"loss": MeanMetric(), **task.metrics()},
-                    prefix=f"{_log_name(stage)}/",
-                    compute_groups=False,  # each metric owns its states (see on_save_checkpoint)
-                )
-                for stage in ("fit", "val", "test")
-            }
-        )
-        self._pending = {stage: StepRecords() for stage in ("fit", "val", "test")}
+        stages = ("fit", "val", "test")
+        self.stage_metrics = nn.ModuleDict({stage: EpochTotals(task) for stage in stages})
+        self._pending = {stage: StepRecords() for stage in stages}
         self._val_epoch_metrics: dict[str, torch.Tensor] = {}
         self._last_train_loss: torch.Tensor | None = None  # of the last finished epoch
         self.nonfinite_loss: torch.Tensor
         self.register_buffer("nonfinite_loss", torch.zeros((), dtype=torch.bool), persistent=False)
+        self._plain_backward = False  # decided as each fit starts (on_train_start)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         output: torch.Tensor = self.network(x)
         return output
 
-    def _metrics(self, stage: str) -> MetricCollection:
+    def _metrics(self, stage: str) -> EpochTotals:
         metrics = self.stage_metrics[stage]
-        assert isinstance(metrics, MetricCollection)
+        assert isinstance(metrics, EpochTotals)
         return metrics
 
     def _step(self, batch: Batch, stage: str) -> torch.Tensor:
@@ -144,7 +117,7 @@ class TrainModule(pl.LightningModule):
         output = self(x)
         loss = self.task.loss(output, y)
         pending = self._pending[stage]
-        pending.add(loss.detach(), len(x), self.task.metric_inputs(output.detach()), y)
+        pending.add(loss.detach(), len(x), output.detach(), y)
         if len(pending) >= METRIC_UPDATE_EVERY:
             self._update_metrics(stage)
         return loss
@@ -154,14 +127,10 @@ class TrainModule(pl.LightningModule):
         pending = self._pending[stage]
         if not len(pending):
             return
-        losses, weights, outputs, targets = pending.take()
-        metrics = self._metrics(stage)
-        metrics["loss"].update(losses, weight=weights)
-        for name, metric in metrics.items(keep_base=True):
-            if name != "loss":
-                metric.update(outputs, targets)
-        if stage == "fit":
-            self.nonfinite_loss |= ~torch.isfinite(losses).all()
+        loss_sum, samples, outputs, targets = pending.take()
+        self._metrics(stage).update(loss_sum, samples, outputs, targets)
+        if stage == "fit":  # a NaN or infinite step makes the sum so
+            self.nonfinite_loss.logical_or_(~torch.isfinite(loss_sum))
 
     def training_step(self, batch: Batch | StepGroup, batch_idx: int) -> None:
         """One optimization step per mini-batch: the batch's, or each of a ``StepGroup``'s.
@@ -174,8 +143,14 @@ class TrainModule(pl.LightningModule):
         for step in batch if isinstance(batch, StepGroup) else (batch,):
             loss = self._step(step, "fit")
             optimizer.zero_grad()
-            self.manual_backward(loss)
+            if self._plain_backward:
+                torch.autograd.backward(loss)
+            else:
+                self.manual_backward(loss)
             optimizer.step()
+
+    def on_train_start(self) -> None:
+        self._plain_backward = plain_backward(self.trainer, self)
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Clip here: the precision plugin calls this hook after it unscales the gradients
@@ -208,7 +183,8 @@ class TrainModule(pl.LightningModule):
         metrics = self._metrics(stage)
         computed: dict[str, torch.Tensor] = metrics.compute()
         metrics.reset()
-        return computed
+        prefix = _log_name(stage)
+        return {f"{prefix}/{name}": value for name, value in computed.items()}
 
     def _log_epoch_metrics(self, stage: str) -> dict[str, torch.Tensor]:
         """Compute the stage's epoch metrics and hand them on (see ``_publish``)."""
@@ -273,16 +249,10 @@ class TrainModule(pl.LightningModule):
         It reads the metric's state and the steps not yet in it without updating the
         metric, so when the bar asks changes no number the epoch ends with.
         """
-        mean = self._metrics("fit")["loss"]
-        assert isinstance(mean, MeanMetric)
-        pending = self._pending["fit"]
-        total, weight = float(mean.mean_value), float(mean.weight)
-        if len(pending):
-            losses = torch.stack(pending.losses).float().cpu()
-            total += float((losses * torch.tensor(pending.counts, dtype=losses.dtype)).sum())
-            weight += sum(pending.counts)
-        if weight > 0:
-            return total / weight
+        total, samples = self._metrics("fit").running_loss()
+        pending_total, pending_samples = self._pending["fit"].loss_sum()
+        if samples + pending_samples > 0:
+            return (total + pending_total) / (samples + pending_samples)
         return None if self._last_train_loss is None else float(self._last_train_loss)
 
     def on_train_epoch_end(self) -> None:
@@ -319,10 +289,7 @@ class TrainModule(pl.LightningModule):
         epoch metrics as one never stopped (the metrics' states are not in ``state_dict``).
         """
         checkpoint[EPOCH_STATE] = {
-            "metrics": {
-                name: {key: _copy(value) for key, value in metric.metric_state.items()}
-                for name, metric in self._metrics("fit").items(keep_base=True)
-            },
+            "totals": self._metrics("fit").state(),
             "pending": self._pending["fit"].state(),
             "val_epoch_metrics": self._val_epoch_metrics,
             "nonfinite_loss": self.nonfinite_loss,
@@ -332,11 +299,9 @@ class TrainModule(pl.LightningModule):
         state = checkpoint.get(EPOCH_STATE)
         if state is None or self.trainer.state.fn != TrainerFn.FITTING:
             return  # validating or testing the best checkpoint: no epoch to continue
-        for name, metric in self._metrics("fit").items(keep_base=True):
-            for key, value in state["metrics"][name].items():
-                moved = value.to(self.device) if isinstance(value, torch.Tensor) else value
-                setattr(metric, key, moved)
-        self._pending["fit"].restore(state["pending"], self.device)
+        if "totals" in state:  # else written by an older trainlab: the epoch's metrics restart
+            self._metrics("fit").restore(state["totals"], self.device)
+            self._pending["fit"].restore(state["pending"], self.device)
         self._val_epoch_metrics = state["val_epoch_metrics"]
         self.nonfinite_loss = state["nonfinite_loss"].to(self.device)
 
