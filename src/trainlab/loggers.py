@@ -31,7 +31,6 @@ class EpochTensorBoardLogger(TensorBoardLogger):
 
     def __init__(self, *args: Any, flush_seconds: float = 2.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.flush_seconds = flush_seconds
         self._scalars = WaitingScalars(super().log_metrics, super().save, flush_seconds)
 
     @override
