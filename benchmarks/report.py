@@ -61,6 +61,7 @@ PART_LABELS = {
 STARTUP_LABELS = {
     "first_step_s": "`python train.py{overrides}`: process start to the first training step",
     "bad_override_s": "`python train.py{overrides} model=nope` rejected",
+    "bad_value_s": "`python train.py{overrides} optimizer.lr=-1` rejected",
     "import_lightning_s": '`python -c "import lightning.pytorch"` (reference)',
 }
 PACKAGES = ("torch", "lightning", "keras")

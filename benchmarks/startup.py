@@ -1,5 +1,6 @@
 """How long ``python train.py`` makes a user wait: to the first training step, and to
-the rejection of a bad override.
+the rejection of a bad override: a group option with no config file, refused from
+``conf/`` alone, and a bad value, which the composed config refuses.
 
     python -m benchmarks.startup                  # 5 runs each, writes bench/startup.json
     python -m benchmarks.startup runs=1 output=/tmp/startup.json data=digits
@@ -7,7 +8,7 @@ the rejection of a bad override.
 Options: ``runs``, ``output``; other ``key=value`` arguments are passed to ``train.py``.
 The first step is stamped by ``benchmarks.stamp``, added with ``+callbacks.first_step=...``
 to the measured runs only. Each run is a fresh process, timed from just before it is
-spawned; the three measures alternate, so a busy neighbour slows them alike.
+spawned; the four measures alternate, so a busy neighbour slows them alike.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ from benchmarks.processes import REPO, failure, run_timed, train_command
 
 OPTIONS = {"runs": 5, "output": "bench/startup.json"}
 BAD_OVERRIDE = "model=nope"
+#: A value only the composed config can refuse (Hydra is imported for it).
+BAD_VALUE = "optimizer.lr=-1"
 TARGETS = {"first_step_s": 4.0, "bad_override_s": 0.3}
 POLL_SECONDS = 0.02
 LABELS = {
     "first_step_s": "process start -> first training step",
     "bad_override_s": f"{BAD_OVERRIDE} rejected",
+    "bad_value_s": f"{BAD_VALUE} rejected",
     "import_lightning_s": "python -c 'import lightning.pytorch' (reference)",
 }
 
@@ -64,9 +68,9 @@ def time_to_first_step(overrides: Sequence[str], scratch: Path) -> float:
     return float(stamp.read_text()) - start
 
 
-def time_to_rejection(overrides: Sequence[str]) -> float:
-    """Seconds until ``train.py`` exits non-zero on an unknown option."""
-    command = train_command([*overrides, BAD_OVERRIDE])
+def time_to_rejection(overrides: Sequence[str], bad: str = BAD_OVERRIDE) -> float:
+    """Seconds until ``train.py`` exits non-zero on the bad override ``bad``."""
+    command = train_command([*overrides, bad])
     seconds, done = run_timed(command)
     if done.returncode == 0:
         raise RuntimeError(f"{' '.join(command)} was accepted")
@@ -100,11 +104,12 @@ def print_table(result: dict[str, Any]) -> None:
 def main(argv: Sequence[str]) -> dict[str, Any]:
     own, overrides = split_options(argv, OPTIONS, __doc__ or "")
     runs, output = int(own["runs"]), Path(str(own["output"]))
-    first, rejected, lightning = [], [], []
+    first, rejected, refused_value, lightning = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="trainlab-startup-") as scratch:
         for _ in range(runs):
             first.append(time_to_first_step(overrides, Path(scratch)))
             rejected.append(time_to_rejection(overrides))
+            refused_value.append(time_to_rejection(overrides, BAD_VALUE))
             lightning.append(time_import("lightning.pytorch"))
     result = {
         "benchmark": "python train.py: seconds to the first training step and to a rejected override",
@@ -113,6 +118,7 @@ def main(argv: Sequence[str]) -> dict[str, Any]:
         "overrides": overrides,
         "first_step_s": summary(first, TARGETS["first_step_s"]),
         "bad_override_s": summary(rejected, TARGETS["bad_override_s"]),
+        "bad_value_s": summary(refused_value),
         "import_lightning_s": summary(lightning),
     }
     print_table(result)

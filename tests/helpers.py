@@ -80,6 +80,26 @@ def run_script(script: str, args: list[str], run_dir: Path, timeout: int = 300) 
     return Result(process.returncode, process.stdout, process.stderr, run_dir)
 
 
+#: Modules whose import a refused command line should not have waited for.
+HEAVY = ("hydra", "omegaconf", "torch", "lightning")
+
+
+def refuse_in_process(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``train.py argv`` through ``trainlab.cli.train``; the ``HEAVY`` modules it imported."""
+    probe = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: print(json.dumps(sorted(set({HEAVY!r}) & set(sys.modules)))))\n"
+        f"sys.argv = ['train.py', *{list(argv)!r}]\n"
+        "from trainlab.cli import train\n"
+        "train()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    printed = result.stdout.strip().splitlines()
+    return result, set(json.loads(printed[-1])) if printed else set(HEAVY)
+
+
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write ``array`` (uint8) as a gzipped IDX file, the format MNIST ships in."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,13 +24,14 @@ import trainlab
 from trainlab.config import environment
 from trainlab.config.data_checks import check_task_fits
 from trainlab.config.environment import available_cpus, check_data_dir, cuda_devices
-from trainlab.config.preflight import USAGE_ERROR, check_overrides
+from trainlab.config.preflight import check_overrides
 from trainlab.config.runtime_checks import check_data_fits
 from trainlab.data.layouts import TASK_METRICS, layout_of
 from trainlab.data.splitting import three_way_split
 from trainlab.errors import ConfigError, DataError, TrainlabError
+from trainlab.usage import USAGE_ERROR
 
-from .helpers import REPO, Result, run_script
+from .helpers import Result, refuse_in_process, run_script
 
 TOO_MANY_CPUS = available_cpus() + 1
 
@@ -224,19 +223,10 @@ BEFORE_TORCH = "monitor=val/nope predict=[[1,2]] data.val_fraction=0.0001 traine
 
 @pytest.mark.parametrize("override", [*BEFORE_TORCH.split(), f"trainer.devices={TOO_MANY_CPUS}"])
 def test_these_refusals_come_before_torch_is_imported(override, tmp_path: Path):
-    probe = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('torch' in sys.modules))\n"
-        f"sys.argv = ['train.py', {override!r}, 'trainer.accelerator=cpu', "
-        f"'hydra.run.dir={tmp_path / 'run'}']\n"
-        "from trainlab.cli import train\n"
-        "train()\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    run_dir = f"hydra.run.dir={tmp_path / 'run'}"
+    result, imported = refuse_in_process(override, "trainer.accelerator=cpu", run_dir)
     assert result.returncode == USAGE_ERROR, result.stderr
-    assert result.stdout.strip() == "False"
+    assert "torch" not in imported
 
 
 # What only the loaded data can tell, and that the layouts say what the data is.

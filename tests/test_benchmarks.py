@@ -170,7 +170,7 @@ def test_startup_benchmark_writes_every_measure(tmp_path: Path) -> None:
     output = tmp_path / "startup.json"
     run_benchmark("startup", *data_overrides(), "runs=1", f"output={output}")
     result = json.loads(output.read_text())
-    for key in ("first_step_s", "bad_override_s", "import_lightning_s"):
+    for key in ("first_step_s", "bad_override_s", "bad_value_s", "import_lightning_s"):
         assert_runs(result[key], 1)
     assert isinstance(result["first_step_s"]["met"], bool)
     assert isinstance(result["bad_override_s"]["met"], bool)

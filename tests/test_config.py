@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +10,12 @@ import torch
 from hydra.utils import instantiate
 
 from trainlab.config import check_config
+from trainlab.config.preflight import check_overrides
 from trainlab.errors import ConfigError
 from trainlab.models import MLP
+from trainlab.usage import PREFIX, default_groups, group_options, unknown_group_option
 
-from .helpers import REPO
+from .helpers import refuse_in_process
 
 DATA, MODELS, OPTIMIZERS = (
     ("digits", "mnist", "housing"),
@@ -123,18 +123,49 @@ def test_eval_of_a_checkpoint_that_does_not_exist_is_one_line(cli_evaluate, tmp_
 
 
 def test_config_errors_come_back_before_torch_is_imported():
-    probe = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('torch' in sys.modules, file=sys.stdout))\n"
-        "sys.argv = ['train.py', 'optimizer.lr=-1']\n"
-        "from trainlab.cli import train\n"
-        "train()\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=60
-    )
+    result, imported = refuse_in_process("optimizer.lr=-1")
     assert result.returncode == 2
-    assert result.stdout.strip() == "False"
+    assert "torch" not in imported
+
+
+# A mistyped group option is refused from conf/ alone, in the composition's own words.
+GROUPS = [(name, g) for name in ("train", "eval") for g in default_groups(name) if g != "hydra"]
+
+
+@pytest.mark.parametrize(("config_name", "group"), GROUPS)
+def test_the_files_refuse_a_group_option_as_the_composition_does(config_name, group):
+    with pytest.raises(ConfigError) as composed:
+        check_overrides(config_name, [f"{group}=nope"])
+    quick = unknown_group_option(config_name, [f"{group}=nope"])
+    assert quick is not None and PREFIX + quick == str(composed.value)
+    for option in group_options(group):
+        assert unknown_group_option(config_name, ["-m", f"{group}={option}"]) is None
+
+
+@pytest.mark.parametrize(
+    ("config_name", "argv"),
+    [
+        ("train", ["+model=nope"]),
+        ("train", ["model=mlp,nope"]),
+        ("train", ["model='nope'"]),
+        ("train", ["model=nope.yaml"]),
+        ("train", ["model=nope", "model=mlp"]),
+        ("train", ["--cfg", "job", "model=nope"]),
+        ("train", ["hydra.searchpath=[file:///elsewhere]", "model=nope"]),
+        ("eval", ["model=nope"]),  # eval.yaml chooses no model: Hydra's own message
+    ],
+)
+def test_the_files_leave_every_other_command_line_to_the_composition(config_name, argv):
+    assert unknown_group_option(config_name, argv) is None
+
+
+def test_a_mistyped_group_option_is_refused_before_hydra_is_imported():
+    result, imported = refuse_in_process("data=digits", "model=mpl", "trainer.max_epochs=3")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "trainlab: error: unknown option model=mpl; available: linear, mlp, mlp_dropout"
+    )
+    assert imported == set()
 
 
 @pytest.mark.parametrize(

@@ -45,10 +45,13 @@ def test_a_name_already_taken_gets_the_next_number(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_runs_started_together_get_their_own_directories(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "cwd"  # the directory the command is typed in gets nothing
+    elsewhere.mkdir()
+    logs = tmp_path / "logs"
     command = [
         sys.executable,
-        "train.py",
-        f"paths.log_dir={tmp_path}",
+        str(REPO / "train.py"),
+        f"paths.log_dir={logs}",
         "trainer.max_epochs=1",
         "figures=false",
         "~callbacks.rich_progress_bar",
@@ -56,11 +59,13 @@ def test_two_runs_started_together_get_their_own_directories(tmp_path: Path) -> 
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     processes = [
-        subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        subprocess.Popen(command, cwd=elsewhere, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
     ]
     outputs = [process.communicate(timeout=300)[0] for process in processes]
     assert [process.returncode for process in processes] == [0, 0], outputs
-    runs = sorted(path.parent for path in tmp_path.rglob("run.json"))
+    assert not any(elsewhere.iterdir())
+    runs = sorted(path.parent for path in logs.rglob("run.json"))
     assert len(runs) == 2 and all(
         run.name.split("_", 1)[1].startswith("digits-mlp-lightning") for run in runs
     )

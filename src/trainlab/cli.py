@@ -1,105 +1,18 @@
 """Entry points: ``train.py``/``trainlab-train`` and ``eval.py``/``trainlab-eval``.
 
-One run flows: ``train()`` -> ``preflight`` (compose and check the command line, one
-line and exit 2 on a mistake, before torch is imported) -> ``hydra.main`` (the run
-directory, ``.hydra/``, logging; multirun hands each job to the sweeper and launcher)
--> ``train_job`` -> the engine's ``fit`` (``trainlab.engines``) -> the run directory.
-Only Hydra and OmegaConf are imported here; the engine imports its library.
+One run flows: ``train()`` -> a group option without a config file is refused from
+``conf/`` alone (``trainlab.usage``, before Hydra is imported) -> ``trainlab.jobs``: the
+pre-flight, ``hydra.main``, ``train_job`` -> the engine's ``fit`` (``trainlab.engines``)
+-> the run directory. ``resume=<run dir>`` and the other machines of a ``num_nodes``
+job take their own paths. Nothing heavy is imported here.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig
-
-from trainlab.config import CONFIG_DIR, check_config
-from trainlab.config.preflight import USAGE_ERROR, preflight
-from trainlab.engines import Metrics, load_engine
-from trainlab.errors import ConfigError, TrainlabError, exit_with
-from trainlab.run import evaluate_checkpoint
-from trainlab.sweep.launchers import stop_workers
-
-
-def one_line_errors(job: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
-    """In a single run, report a ``TrainlabError`` as one stderr line and exit 1.
-
-    In multirun the error propagates, so the sweeper records the job as failed and
-    carries on (Hydra prints it compactly as well).
-    """
-
-    @functools.wraps(job)
-    def run(cfg: DictConfig) -> Any:
-        try:
-            return job(cfg)
-        except TrainlabError as error:
-            if HydraConfig.get().mode == RunMode.MULTIRUN:
-                raise
-            exit_with(error)
-
-    return run
-
-
-@one_line_errors
-def train_job(cfg: DictConfig) -> Metrics:
-    """Hydra task: check ``cfg`` and train with its engine; the final metrics (for sweeps)."""
-    check_config(cfg)
-    return load_engine(cfg).fit(cfg)
-
-
-@one_line_errors
-def eval_job(cfg: DictConfig) -> Metrics:
-    """Hydra task: recompute a run's test metrics from one of its checkpoints."""
-    return evaluate_checkpoint(cfg)
-
-
-def _exit_now(code: object) -> None:
-    """Exit without the interpreter's teardown, once every output is flushed.
-
-    Freeing the module graph of torch and Lightning at exit takes about a second, after
-    the run's files are all written: time a user waits for nothing.
-    """
-    if isinstance(code, str):  # sys.exit("message"): Python would print it
-        print(code, file=sys.stderr)
-        code = 1
-    if stop_workers():  # joblib's launcher ran jobs: its exit handlers clean up after it
-        raise SystemExit(code)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 0)
-
-
-def _run(config_name: str, task: Callable[[DictConfig], Any]) -> None:
-    preflight(config_name, sys.argv[1:])
-    try:
-        hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")(task)()
-    except SystemExit as done:
-        _exit_now(done.code)
-    _exit_now(0)
-
-
-def _resume(argv: list[str]) -> None:
-    """``train.py resume=<run dir> [safe overrides]``: the run's own config, not a new one."""
-    from trainlab.api import resume
-
-    run_dir = next(arg for arg in argv if arg.startswith("resume="))
-    others = [arg for arg in argv if arg != run_dir]
-    try:
-        resume(run_dir.partition("=")[2], *others)
-    except ConfigError as error:
-        exit_with(error, USAGE_ERROR)
-    except TrainlabError as error:
-        exit_with(error)
-
+from trainlab.usage import refuse, unknown_group_option
 
 #: Flags that make Hydra print instead of run: ``resume=`` with one of them is Hydra's too.
 _HELP_FLAGS = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info"}
@@ -115,19 +28,27 @@ def _join_other_machine() -> None:
     main([])
 
 
+def _run(config_name: str, argv: list[str]) -> None:
+    """Refuse a mistyped group option at once; else the pre-flight and Hydra's app."""
+    mistake = unknown_group_option(config_name, argv)
+    if mistake is not None:
+        refuse(mistake)
+    from trainlab.jobs import run_app
+
+    run_app(config_name, argv)
+
+
 def train() -> None:
     argv = sys.argv[1:]
     hydra_only = {"-m", "--multirun", *_HELP_FLAGS} & set(argv)
     if os.environ.get("NODE_RANK", "0").strip() not in ("", "0") and not hydra_only:
         _join_other_machine()
     if any(arg.startswith("resume=") for arg in argv) and not hydra_only:
-        try:
-            _resume(argv)
-        except SystemExit as done:
-            _exit_now(done.code)
-        _exit_now(0)
-    _run("train", train_job)
+        from trainlab.jobs import resume_app
+
+        resume_app(argv)
+    _run("train", argv)
 
 
 def evaluate() -> None:
-    _run("eval", eval_job)
+    _run("eval", sys.argv[1:])

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from hydra.errors import CompactHydraException
 
-PREFIX = "trainlab: error: "
+from trainlab.usage import PREFIX
 
 
 class TrainlabError(CompactHydraException):

@@ -28,10 +28,9 @@ from trainlab.config.engine_checks import check_engine_config
 from trainlab.config.environment import check_devices, check_environment
 from trainlab.config.resolvers import names_only
 from trainlab.errors import CheckpointError, ConfigError, TrainlabError, exit_with
+from trainlab.usage import USAGE_ERROR
 
 _MULTIRUN_FLAGS = {"-m", "--multirun"}
-#: The exit status of a command line that cannot work (as argparse's).
-USAGE_ERROR = 2
 
 
 def _variants(parsed: list[Override]) -> list[list[str]]:

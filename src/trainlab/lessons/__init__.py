@@ -32,7 +32,7 @@ def lesson_main(config_name: str, job: Callable[[DictConfig], Any]) -> Callable[
     def main() -> None:
         import hydra
 
-        from trainlab.cli import one_line_errors
+        from trainlab.jobs import one_line_errors
 
         app = hydra.main(config_path=str(CONFIG_DIR), config_name=config_name, version_base="1.3")
         app(one_line_errors(job))()

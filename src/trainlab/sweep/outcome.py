@@ -1,7 +1,7 @@
 """One job's outcome, told to its trial: a value, pruned, failed, or interrupted.
 
 Hydra hands each job's result back as a ``JobReturn``; a job that raised holds its
-exception there (a ``TrainlabError`` from a multirun job propagates, see ``cli.py``).
+exception there (a ``TrainlabError`` from a multirun job propagates, see ``jobs.py``).
 COMPLETE with ``optimized_metric`` (the objective, a ``val/...`` metric ``train``
 returns), PRUNED when the job raised ``optuna.TrialPruned`` (from ``pruning.py``),
 FAIL with the error otherwise; all three count toward ``n_trials``. A run stopped by
@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.core.utils import JobReturn, JobStatus
 
-from trainlab.errors import PREFIX, RunInterrupted
+from trainlab.errors import RunInterrupted
 from trainlab.sweep.recovery import run_again
 from trainlab.sweep.study import close, record_failure
+from trainlab.usage import PREFIX
 
 if TYPE_CHECKING:
     import optuna

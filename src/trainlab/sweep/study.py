@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainlab.errors import PREFIX, TrainlabError
+from trainlab.errors import TrainlabError
+from trainlab.usage import PREFIX
 
 if TYPE_CHECKING:
     import optuna
