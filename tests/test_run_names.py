@@ -33,7 +33,12 @@ def test_a_run_is_named_by_its_data_model_and_engine() -> None:
 
 def test_a_name_already_taken_gets_the_next_number(tmp_path: Path) -> None:
     def claimed() -> str:  # a run's config, as each process composes its own
-        cfg = OmegaConf.create({"dir": f"${{trainlab.claim:{tmp_path}/07-00-00_x}}"})
+        cfg = OmegaConf.create(
+            {
+                "choices": {"data": "digits"},
+                "dir": f"${{trainlab.claim:{tmp_path}/07-00-00_x,${{choices}}}}",
+            }
+        )
         first = str(cfg.dir)
         assert cfg.dir == first  # one config resolves to one directory however often it is read
         return first
@@ -41,6 +46,16 @@ def test_a_name_already_taken_gets_the_next_number(tmp_path: Path) -> None:
     dirs = [claimed() for _ in range(3)]
     assert dirs == [f"{tmp_path}/07-00-00_x", f"{tmp_path}/07-00-00_x_2", f"{tmp_path}/07-00-00_x_3"]
     assert all(Path(d).is_dir() for d in dirs)
+
+
+def test_a_config_merged_into_a_run_directory_claims_none(tmp_path: Path) -> None:
+    # hparams_search sets hydra.sweep.dir: OmegaConf resolves the default's value as it
+    # merges, before Hydra records the choices; the run directory is then named in full
+    cfg = trainlab.compose("hparams_search=digits_optuna", f"paths.log_dir={tmp_path}")
+    assert [p.name for p in tmp_path.iterdir()] == []
+    assert str(cfg.hydra.sweep.dir) == f"{tmp_path}/sweeps/digits_optuna"
+    assert str(cfg.hydra.run.dir).endswith("_digits-mlp-lightning")
+    assert Path(str(cfg.hydra.run.dir)).is_dir()
 
 
 @pytest.mark.slow

@@ -35,11 +35,28 @@ def names_only() -> Iterator[None]:
         _claiming.pop()
 
 
+class StillComposing(Exception):
+    """A run directory resolved before Hydra has recorded the config's group choices.
+
+    OmegaConf resolves an interpolation that a later config merges into (the
+    ``hparams_search`` configs set ``hydra.sweep.dir``) while Hydra composes, before
+    ``hydra.runtime.choices`` is filled. Raised there, the merge goes on without the
+    value: no directory is created for a name without its data and model, and none is
+    cached for the finished config (OmegaConf caches a resolver by its arguments' text).
+    """
+
+
+def _choices_recorded(choices: DictConfig | dict[str, Any] | None) -> dict[str, Any]:
+    if not choices:
+        raise StillComposing("hydra.runtime.choices is empty")
+    return dict(choices)
+
+
 def run_name(name: str | None, choices: DictConfig | dict[str, Any] | None) -> str:
     """``name`` if set; else the lesson and engine, or data, model and engine."""
     if name:
         return str(name)
-    chosen = dict(choices or {})
+    chosen = _choices_recorded(choices)
     engine = chosen.get("engine") or "lightning"
     if chosen.get("experiment"):
         return f"{chosen['experiment']}-{engine}"
@@ -65,11 +82,13 @@ def extra_rank() -> bool:
     return any(os.environ.get(name, "0").strip() not in ("", "0") for name in RANK_VARIABLES)
 
 
-def claim(path: str) -> str:
+def claim(path: str, choices: DictConfig | dict[str, Any] | None) -> str:
     """``path``, created now; ``path_2``, ``path_3`` ... if another run has it already.
 
-    Only rank 0 of a DDP job creates its directory (``extra_rank``).
+    ``choices`` is the config's ``hydra.runtime.choices``: only a finished config claims
+    (``StillComposing``). A DDP rank other than 0 claims nothing (``extra_rank``).
     """
+    _choices_recorded(choices)
     if not _claiming[-1] or extra_rank():
         return path
     candidate, number = path, 1
