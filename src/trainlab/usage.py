@@ -51,14 +51,17 @@ def default_groups(config_name: str) -> list[str]:
     """The config groups ``conf/<config_name>.yaml`` chooses in its defaults list, in order."""
     import yaml  # type: ignore[import-untyped]
 
-    text = (CONFIG_DIR / f"{config_name}.yaml").read_text(encoding="utf-8")
-    defaults = (yaml.safe_load(text) or {}).get("defaults", [])
-    groups = []
-    for entry in defaults:
+    try:
+        loaded = yaml.safe_load((CONFIG_DIR / f"{config_name}.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []  # Hydra's composition reports it
+    defaults = loaded.get("defaults") if isinstance(loaded, dict) else None
+    groups: list[str] = []
+    for entry in defaults if isinstance(defaults, list) else []:
         if isinstance(entry, dict) and len(entry) == 1:
-            key = str(next(iter(entry)))
+            key = str(next(iter(entry))).removeprefix("optional ")
             if " " not in key and "@" not in key:  # not ``override x`` or a package
-                groups.append(key.removeprefix("optional "))
+                groups.append(key)
     return groups
 
 
