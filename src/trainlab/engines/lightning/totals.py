@@ -105,9 +105,7 @@ class StepRecords:
                 self.targets[0],
             )
         else:
-            losses = torch.stack(self.losses)
-            weights = torch.tensor(self.counts, dtype=losses.dtype).to(losses.device, non_blocking=True)
-            loss_sum = (losses * weights).sum()
+            loss_sum = self._weighted_sum()
             outputs, targets = torch.cat(self.outputs), torch.cat(self.targets)
         samples = sum(self.counts)
         self.clear()
@@ -117,8 +115,13 @@ class StepRecords:
         """The summed loss and samples of the kept steps (one host sync)."""
         if not len(self):
             return 0.0, 0
-        losses = torch.stack(self.losses).double().cpu()
-        return float((losses * torch.tensor(self.counts, dtype=losses.dtype)).sum()), sum(self.counts)
+        return float(self._weighted_sum()), sum(self.counts)
+
+    def _weighted_sum(self) -> torch.Tensor:
+        """Each kept step's mean loss times its samples, summed, on the loss's device."""
+        losses = torch.stack(self.losses)
+        weights = torch.tensor(self.counts, dtype=losses.dtype).to(losses.device, non_blocking=True)
+        return (losses * weights).sum()
 
     def state(self) -> dict[str, list[Any]]:
         return {
