@@ -1,4 +1,4 @@
-"""The README's lesson table, notebook code beside both engines: see ``trainlab.lessons.lesson_table``.
+"""The lesson table of docs/lessons.md (notebooks beside engines): see ``trainlab.lessons.lesson_table``.
 
 python scripts/lesson_table.py --lesson digits_dropout --output table.md
 """

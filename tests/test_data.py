@@ -142,3 +142,105 @@ def test_idx_parser_rejects_files_that_are_not_idx(tmp_path: Path):
 
     with pytest.raises(DataError, match="not an MNIST IDX file"):
         parse_idx(b"garbage", tmp_path / "x")
+
+
+DATA_CONFIGS = sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "data").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("data", DATA_CONFIGS)
+def test_each_datamodule_loads_the_spec_its_declaration_promises(data, compose_train, data_dir):
+    """The pre-flight's layout and the loaded DataModule say the same: one declaration."""
+    from omegaconf import OmegaConf
+
+    from trainlab.data.layouts import DECLARED, layout_of
+
+    from .helpers import small_cifar10_root
+
+    located = {
+        "housing": data_dir.housing[1:],
+        "mnist": data_dir.mnist[1:],
+        "mnist_binary_6x6": data_dir.mnist[1:],
+        "cifar10": [f"paths.data_dir={small_cifar10_root()}", "data.verify=false", "data.val_size=50"],
+    }.get(data, [])
+    cfg = compose_train(f"data={data}", *located)
+    declared = DECLARED[cfg.data._target_]
+    layout = layout_of(OmegaConf.to_container(cfg.data, resolve=True))
+    datamodule = _setup(compose_train, f"data={data}", *located)
+    assert type(datamodule).declared is declared and layout is not None
+    assert datamodule.spec == layout.spec
+    assert tuple(datamodule.splits.train[0].shape[1:]) == layout.spec.input_shape
+
+
+def test_a_declaration_naming_another_class_is_refused_at_import():
+    from trainlab.data import layouts
+    from trainlab.data.base import TensorDataModule
+
+    with pytest.raises(TypeError, match=r"is declared as trainlab\.data\.digits\.DigitsDataModule"):
+
+        class Copied(TensorDataModule):  # pre-flight would check it as the digits
+            declared = layouts.DIGITS
+
+
+def test_files_of_another_shape_than_declared_are_one_line(compose_train, tmp_path):
+    from .helpers import write_idx
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "mnist").mkdir()
+    for prefix, count in (("train", 30), ("t10k", 10)):
+        write_idx(
+            tmp_path / "mnist" / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 255, (count, 20, 20))
+        )
+        write_idx(tmp_path / "mnist" / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, count))
+    cfg = compose_train(
+        "data=mnist", f"paths.data_dir={tmp_path}", "data.verify=false", "data.val_size=10"
+    )
+    with pytest.raises(DataError, match=r"read samples of shape \(20, 20\), not \(28, 28\)"):
+        instantiate(cfg.data).setup()
+
+
+@pytest.mark.parametrize("steps_per_call", [1, 3])
+def test_a_restored_loader_continues_its_epoch_at_the_batch_after_the_last_step(steps_per_call):
+    """The position is the optimizer steps since the epoch began, even inside a group."""
+    x, y = torch.arange(20.0).unsqueeze(1), torch.arange(20)
+    steps = [7]  # the run's optimizer steps so far (Lightning's global_step)
+
+    def loader() -> BatchLoader:
+        made = BatchLoader(x, y, 2, shuffle=True, seed=5, steps_taken=lambda: steps[0])
+        made.steps_per_call = steps_per_call
+        made.sampler.set_epoch(2)
+        return made
+
+    def batches(items) -> list[int]:
+        return [int(b[1][0]) for item in items for b in (item if steps_per_call > 1 else [item])]
+
+    whole = batches(loader())
+    first = loader()
+    assert first.state_dict() == {"epoch": 2, "position": 0}  # nothing served yet
+    iterator = iter(first)
+    next(iterator)
+    steps[0] += 4 if steps_per_call > 1 else 1  # a group of 3, then 1 step of the next
+    state = first.state_dict()
+    assert state == {"epoch": 2, "position": state["position"]}
+    assert state["position"] == (4 if steps_per_call > 1 else 1)
+    again = loader()
+    again.load_state_dict(state)
+    assert again.state_dict() == state  # restored and not yet continued: the same place
+    assert batches(again) == whole[state["position"] :]
+    other_epoch = loader()
+    other_epoch.load_state_dict({"epoch": 1, "position": 4})
+    assert batches(other_epoch) == whole  # a position of another epoch is not applied
+
+
+def test_the_statlib_reader_is_public_and_refuses_another_table(tmp_path):
+    from trainlab.data.housing import read_statlib
+
+    from .helpers import write_small_housing
+
+    write_small_housing(tmp_path)
+    x, y = read_statlib(tmp_path / "cal_housing.data", verify=False)
+    assert x.shape == (400, 8) and y.shape == (400,)
+    (tmp_path / "other.data").write_text("1,2,3\n")
+    with pytest.raises(
+        DataError, match=f"3 columns, not 9; put the StatLib file cal_housing.data in {tmp_path}"
+    ):
+        read_statlib(tmp_path / "other.data", verify=False)

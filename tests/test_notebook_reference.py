@@ -14,26 +14,40 @@ import numpy as np
 import pytest
 
 from trainlab.lessons import lesson_table
-from trainlab.lessons.lesson_table import END, START, Row, Side
-from trainlab.lessons.notebook_reference import LESSONS, load_housing, resize_bilinear
+from trainlab.lessons.reference import LESSONS
+from trainlab.lessons.reference.common import load_housing
+from trainlab.lessons.reference.notebook_000 import resize_bilinear
+from trainlab.lessons.table_rows import END, START, Row, Side
 
 from .helpers import EXPERIMENTS, REPO, DataDir
 
-MODULE = REPO / "src" / "trainlab" / "lessons" / "notebook_reference.py"
+LESSONS_DIR = REPO / "src" / "trainlab" / "lessons"
+MODULES = [LESSONS_DIR / "notebook_reference.py", *sorted((LESSONS_DIR / "reference").glob("*.py"))]
 ALLOWED = {"numpy", "sklearn", "torch", "keras"}
+#: The one piece of trainlab the notebook side shares: the StatLib housing derivation, which
+#: test_housing_features_are_scikit_learns checks against scikit-learn's own figures.
+SHARED = {"trainlab.data.housing"}
+TRAINING_CODE = ("trainlab.api", "trainlab.engines", "trainlab.models", "trainlab.run")
 
 
 def test_notebook_reference_imports_only_the_libraries_a_notebook_uses():
     """A trainlab import would let a shared bug pass on both sides of the comparison."""
-    roots = set()
-    for node in ast.walk(ast.parse(MODULE.read_text())):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "a relative import reaches into trainlab"
-            roots.add((node.module or "").split(".")[0])
-    foreign = {root for root in roots if root not in ALLOWED and root not in sys.stdlib_module_names}
-    assert not foreign
+    assert len(MODULES) == 7  # the command line, the package, the common part, four notebooks
+    for module in MODULES:
+        names = set()
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{module.name}: a relative import"
+                names.add(node.module or "")
+        own = {n for n in names if n.startswith("trainlab.lessons.reference")}
+        foreign = {
+            n
+            for n in names - own - SHARED
+            if n.split(".")[0] not in ALLOWED and n.split(".")[0] not in sys.stdlib_module_names
+        }
+        assert not foreign, module.name
 
 
 def test_every_lesson_with_a_number_has_its_notebook_cell():
@@ -91,7 +105,7 @@ def test_within_the_spread_is_twice_the_std_or_the_floor():
     assert not _row([0.5, 0.5], [float("nan")] * 2, "test/rmse").agrees("lightning")
 
 
-def test_table_goes_between_the_readme_markers():
+def test_table_goes_between_the_markers():
     text = f"intro\n{START}\nold table\n{END}\nrest\n"
     assert lesson_table.replace_between_markers(text, "| new |\n") == (
         f"intro\n{START}\n| new |\n{END}\nrest\n"
@@ -100,26 +114,62 @@ def test_table_goes_between_the_readme_markers():
         lesson_table.replace_between_markers("no markers", "| new |\n")
 
 
-def test_readme_without_markers_is_refused_before_training(
+def test_a_doc_without_markers_is_refused_before_training(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    readme = tmp_path / "README.md"
-    readme.write_text("# no table here\n")
-    assert lesson_table.main(["--lesson", "multiply_by_3", "--readme", str(readme)]) == 2
+    doc = tmp_path / "lessons.md"
+    doc.write_text("# no table here\n")
+    assert lesson_table.main(["--lesson", "multiply_by_3", "--doc", str(doc)]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_the_lessons_guide_holds_every_lessons_row():
+    """docs/lessons.md carries the table between the markers lesson_table rewrites."""
+    text = (REPO / "docs" / "lessons.md").read_text()
+    assert text.count(START) == text.count(END) == 1
+    table = text[text.index(START) : text.index(END)]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert sorted(row.split("`")[1] for row in rows) == sorted(LESSONS)
+    assert "python -m trainlab.lessons.lesson_table" in table
+
+
+def _rows_json(path: Path) -> Path:
+    seeds = [0, 1]
+    side = Side(seeds, [0.5, 0.52], [1.0, 1.0])
+    row = Row("housing_minmax", "test/mae", side, {"lightning": side, "keras": side})
+    path.write_text(json.dumps([asdict(row)]))
+    return path
+
+
+def test_lesson_table_rewrites_docs_lessons_md_by_default(tmp_path: Path):
+    """``--doc`` alone (and the ``--readme`` spelling) writes docs/lessons.md's table."""
+    doc = tmp_path / "docs" / "lessons.md"
+    doc.parent.mkdir()
+    numbers = _rows_json(tmp_path / "rows.json")
+    for option in ("--doc", "--readme"):
+        doc.write_text(f"# The lessons\n{START}\nold\n{END}\nnotes\n")
+        command = [sys.executable, "-m", "trainlab.lessons.lesson_table", "--from-json", str(numbers)]
+        process = subprocess.run(
+            [*command, option], capture_output=True, text=True, cwd=tmp_path, timeout=300
+        )
+        assert process.returncode == 0, process.stderr[-2000:]
+        text = doc.read_text()
+        assert text.startswith("# The lessons\n") and text.endswith("notes\n") and "old" not in text
+        assert "| `housing_minmax` | 001: Task 3, 8-16-12-1 MinMax | test/mae |" in text
 
 
 @pytest.mark.slow
 def test_notebook_reference_runs_each_lesson_without_trainlab(data_dir: DataDir):
-    """One short seed per lesson (1 epoch, 100 training samples), the file loaded on its own."""
+    """One short seed per lesson (1 epoch, 100 training samples) through the command line's
+    ``main``; of trainlab, only the lessons' own modules and what the housing loader needs."""
     script = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('notebook_reference', {str(MODULE)!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "sys.modules['notebook_reference'] = module\n"
-        "spec.loader.exec_module(module)\n"
-        "module.main(['--seeds', '0', '--epochs', '1', '--limit', '100', '--json'])\n"
-        "assert not [m for m in sys.modules if m.split('.')[0] == 'trainlab'], 'trainlab imported'\n"
+        "import json, sys\n"
+        "import trainlab.data.housing\n"
+        "before = {m for m in sys.modules if m.split('.')[0] == 'trainlab'}\n"
+        "from trainlab.lessons.notebook_reference import main\n"
+        "main(['--seeds', '0', '--epochs', '1', '--limit', '100', '--json'])\n"
+        "after = {m for m in sys.modules if m.split('.')[0] == 'trainlab'}\n"
+        "print('TRAINLAB' + json.dumps([sorted(before), sorted(after - before)]))\n"
     )
     # one thread: these tiny models only lose time to a second one on a shared machine
     env = {**os.environ, "TRAINLAB_DATA_DIR": str(data_dir.path), "OMP_NUM_THREADS": "1"}
@@ -127,7 +177,11 @@ def test_notebook_reference_runs_each_lesson_without_trainlab(data_dir: DataDir)
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600, cwd=REPO
     )
     assert process.returncode == 0, process.stderr[-2000:]
-    results = json.loads(process.stdout[process.stdout.index("[") :])
+    output, modules = process.stdout.rsplit("TRAINLAB", 1)
+    shared, added = json.loads(modules)
+    assert all(m.startswith("trainlab.lessons") for m in added), added
+    assert not [m for m in shared + added if m.startswith(TRAINING_CODE)]
+    results = json.loads(output[output.index("[") :])
     assert [r["lesson"] for r in results] == list(LESSONS)
     for result in results:
         assert result["epochs"] == 1 and result["seconds"] > 0

@@ -67,11 +67,13 @@ def test_the_wheel_carries_the_lessons_and_their_configs(installed: Path, tmp_pa
     probe = (
         "import json, trainlab, trainlab.config as c, trainlab.lessons as l; "
         "print(trainlab.__file__); print(c.CONFIG_DIR); "
-        "print(json.dumps(sorted(p.name for p in l.CONFIG_DIR.iterdir())))"
+        "print(json.dumps(sorted(p.name for p in l.CONFIG_DIR.iterdir()))); "
+        "from trainlab.lessons.notebook_reference import LESSONS; print(len(LESSONS))"
     )
     result = _run([str(installed / "python"), "-c", probe], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    module, config_dir, lesson_configs = result.stdout.splitlines()
+    module, config_dir, lesson_configs, notebook_cells = result.stdout.splitlines()
+    assert notebook_cells == "11"  # the notebook reference, one module per notebook, packaged
     venv = installed.parent
     assert Path(module).is_relative_to(venv) and Path(config_dir).is_relative_to(venv)
     assert {"gradient_descent.yaml", "manual_steps.yaml", "compact_search.yaml"} <= set(

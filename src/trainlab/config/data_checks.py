@@ -4,9 +4,11 @@ A dataset's task decides what a run logs (``val/loss`` always, ``val/acc`` for
 classification, ``val/mae`` and ``val/rmse`` for regression, and the same under
 ``train/``), so a callback monitoring anything else would fail after the first epoch
 (Lightning) or watch nothing while training on (Keras). Its input width decides what
-a ``predict`` row must hold, which today shows only after training. Both come from the
-data config (``trainlab.data.layouts``), as do the split sizes of the datasets whose
-size is published, so an empty or unstratifiable split is refused here too.
+a ``predict`` row must hold, which would otherwise show only after training. Both come
+from the DataModule's declaration applied to the data config (``trainlab.data.layouts``:
+the same declaration the DataModule builds its ``DataSpec`` from), as do the split sizes
+of the datasets whose size is published, so an empty or unstratifiable split is refused
+here too, before torch is imported.
 """
 
 from __future__ import annotations
@@ -186,7 +188,7 @@ def check_data(cfg: DictConfig) -> None:
         raise ConfigError(f"data.low={low} is more than data.high={high}")
     data = value_at(cfg, "data")
     layout = layout_of(data) if isinstance(data, dict) else None
-    if layout is None:  # a DataModule of the user's own: checked once loaded (runtime_checks)
+    if layout is None:  # a DataModule without a declaration: checked once loaded (runtime_checks)
         return
     _check_split_sizes(cfg, layout)
     check_task_fits(cfg, layout.task, layout.input_width, layout.name)

@@ -1,10 +1,10 @@
 """The data checks that need the loaded data, for a DataModule its config says too little of.
 
-``trainlab.data.layouts`` knows the task and input width of trainlab's own datasets
-from their configs, so the pre-flight refuses a monitor the task never logs, or a
-``predict`` row of the wrong width, before anything runs. A DataModule it does not
-list (a user's own ``_target_``) shows them only in its loaded ``DataSpec``;
-``check_data_fits`` gives the same one-line refusals then, still before training.
+Each of trainlab's DataModules declares its task and input width (``trainlab.data.layouts``),
+so the pre-flight refuses a monitor the task never logs, or a ``predict`` row of the
+wrong width, before anything runs. A DataModule without a declaration (a user's own
+``_target_``) shows them only in its loaded ``DataSpec``; ``check_data_fits`` gives the
+same one-line refusals then, still before training.
 
 Engines call it where the data has just been loaded (``engines/runtime.py``'s
 ``build_datamodule``, after ``datamodule.setup("fit")``), which serves both engines.

@@ -1,7 +1,8 @@
 """In-memory DataModules: every split is a pair of tensors served by batched indexing.
 
-The names below are loaded on first use, so that ``trainlab.data.layouts`` (what a data
-config promises, read by the pre-flight checks) imports without torch or Lightning.
+The names below are loaded on first use, so that ``trainlab.data.layouts`` (what each
+DataModule's options promise, read by the pre-flight checks) imports without torch or
+Lightning.
 """
 
 from __future__ import annotations

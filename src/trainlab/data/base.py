@@ -1,17 +1,16 @@
-"""The base DataModule: whole splits as tensors, batches cut by indexing.
+"""The base DataModule: whole splits in memory as tensors, served by ``BatchLoader``.
 
-A per-sample ``Dataset.__getitem__`` plus collation costs more than the arithmetic of
-a small MLP; indexing a tensor with a batch of indices costs one gather. The spec
-(input shape, outputs, task) is read off the loaded data, so models never hand-sync
-sizes with datasets.
+The spec (input shape, outputs, task) of trainlab's own DataModules comes from their
+declarations (``trainlab.data.layouts``), which the pre-flight reads too; a user's own
+DataModule gives it with its loaded data.
 """
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning.pytorch as pl
@@ -19,7 +18,9 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from trainlab.data.layouts import SPLITS, TaskKind
+from trainlab.data.layouts import FRACTION_OPTIONS, SPLITS, DataSpec, Declared, TaskKind
+from trainlab.data.loader import Batch, BatchLoader, StepGroup
+from trainlab.data.splitting import three_way_split
 from trainlab.errors import DataError
 
 __all__ = [
@@ -27,25 +28,16 @@ __all__ = [
     "Batch",
     "BatchLoader",
     "DataSpec",
+    "DownloadedDataModule",
+    "FractionSplitDataModule",
     "Splits",
     "StepGroup",
     "TaskKind",
     "TensorDataModule",
 ]
 
-Batch = tuple[torch.Tensor, torch.Tensor]
 #: ``batch_size: full``: one step per epoch on the whole training split (full-batch descent).
 FULL_BATCH = "full"
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What a model must know about its data: built from the data, never typed twice."""
-
-    input_shape: tuple[int, ...]
-    num_outputs: int
-    task: TaskKind
-    image_shape: tuple[int, ...] | None = None  # how to draw a sample, for figures
 
 
 @dataclass
@@ -64,144 +56,6 @@ class Splits:
         return Splits(move(self.train), move(self.val), move(self.test))
 
 
-class EpochOrder:
-    """The sample order of one epoch: a permutation seeded by (seed, epoch).
-
-    Lightning calls ``set_epoch`` at each epoch start (it looks for a ``sampler``
-    attribute), so a resumed run replays the exact order; without that call the
-    epoch advances after each full pass.
-    """
-
-    def __init__(self, size: int, shuffle: bool, seed: int) -> None:
-        self.size, self.shuffle, self.seed, self.epoch = size, shuffle, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def indices(self) -> torch.Tensor | None:
-        """The permutation for this epoch, or None for the natural order."""
-        if not self.shuffle:
-            return None
-        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return torch.randperm(self.size, generator=generator)
-
-
-class StepGroup:
-    """Several consecutive training batches handed to one ``training_step``.
-
-    Each batch is cut only when the step reaches it, so the group costs nothing up front.
-    It is not a tuple or list: Lightning passes it through untouched, without walking it
-    to move or measure tensors that already sit on the device.
-    """
-
-    def __init__(self, loader: BatchLoader, order: torch.Tensor | None, first: int, count: int) -> None:
-        self.loader, self.order, self.first, self.count = loader, order, first, count
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self) -> Iterator[Batch]:
-        for index in range(self.first, self.first + self.count):
-            yield self.loader.batch(index, self.order)
-
-
-class BatchLoader:
-    """Iterates ``(x[idx], y[idx])`` batches of in-memory tensors; shards by rank for DDP.
-
-    ``steps_per_call > 1`` yields ``StepGroup``s of that many batches instead (the last
-    one of an epoch may be shorter): the training loop then pays its per-call cost once
-    per group. ``pad`` (training) wraps the order around so every rank gets as many
-    batches, as ``DistributedSampler`` does; evaluation shards without padding, so
-    validation and test metrics count every sample exactly once.
-    """
-
-    def __init__(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        batch_size: int,
-        shuffle: bool = False,
-        seed: int = 0,
-        drop_last: bool = False,
-        rank: int = 0,
-        world_size: int = 1,
-        progress: Callable[[], int] | None = None,
-        steps_per_call: int = 1,
-        pad: bool = True,
-    ) -> None:
-        self.x, self.y = x, y
-        self.progress = progress
-        self._resume_at: tuple[int, int] | None = None  # (epoch, batch) after a restart
-        self.batch_size, self.drop_last = batch_size, drop_last
-        self.rank, self.world_size, self.pad = rank, world_size, pad
-        self.steps_per_call = steps_per_call
-        self.sampler = EpochOrder(len(x), shuffle, seed)
-        self.batch_sampler = None  # Lightning inspects DataLoader-like attributes
-
-    def _shard_size(self) -> int:
-        if self.pad:
-            return math.ceil(len(self.x) / self.world_size)
-        return len(range(self.rank, len(self.x), self.world_size))
-
-    def batches(self) -> int:
-        """Mini-batches (optimizer steps, when training) per epoch on this rank."""
-        rounding = math.floor if self.drop_last else math.ceil
-        return rounding(self._shard_size() / self.batch_size)
-
-    def __len__(self) -> int:
-        """Items per epoch: batches, or step groups with ``steps_per_call > 1``."""
-        return math.ceil(self.batches() / self.steps_per_call)
-
-    def epoch_order(self) -> torch.Tensor | None:
-        """This rank's sample order for the current epoch (None: the natural order)."""
-        order = self.sampler.indices()
-        if self.world_size > 1:
-            if order is None:
-                order = torch.arange(len(self.x))
-            if self.pad:  # wrap around so that every rank gets as many samples
-                order = torch.cat([order, order[: self._shard_size() * self.world_size - len(order)]])
-            order = order[self.rank :: self.world_size]
-        return order if order is None else order.to(self.x.device)
-
-    def batch(self, index: int, order: torch.Tensor | None) -> Batch:
-        """Batch ``index`` of an epoch in ``order``: a view when unshuffled, else one gather."""
-        start = index * self.batch_size
-        stop = min(start + self.batch_size, len(self.x) if order is None else len(order))
-        if order is None:
-            return self.x[start:stop], self.y[start:stop]
-        rows = order[start:stop]
-        return self.x[rows], self.y[rows]
-
-    def state_dict(self) -> dict[str, int]:
-        """Where the current epoch stands, for a mid-epoch checkpoint (Lightning saves it).
-
-        ``progress`` tells how many items the training loop has processed: the loop
-        fetches one ahead, so the items served here would overcount. The position is
-        kept in batches, whatever ``steps_per_call``.
-        """
-        position = self.progress() * self.steps_per_call if self.progress is not None else 0
-        return {"epoch": self.sampler.epoch, "position": position}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        """Continue the saved epoch at its next batch (the same order: it is seeded per epoch)."""
-        self._resume_at = (int(state["epoch"]), int(state["position"]))
-
-    def __iter__(self) -> Iterator[Batch | StepGroup]:
-        order = self.epoch_order()
-        start = 0
-        if self._resume_at is not None and self._resume_at[0] == self.sampler.epoch:
-            start = self._resume_at[1]
-        self._resume_at = None
-        total, step = self.batches(), self.steps_per_call
-        for index in range(start, total, step):
-            if step == 1:
-                yield self.batch(index, order)
-            else:
-                yield StepGroup(self, order, index, min(step, total - index))
-        if self.sampler.shuffle:
-            self.sampler.epoch += 1
-
-
 class TensorDataModule(pl.LightningDataModule):
     """Loads every split once into memory and serves it through ``BatchLoader``.
 
@@ -209,12 +63,23 @@ class TensorDataModule(pl.LightningDataModule):
     data onto the GPU once when training there) is shared. ``split_options`` names the
     option that sizes each split, for the error a split that comes out empty gives (the
     pre-flight checks catch it earlier where the dataset's size is known).
+    ``declared``: what the module's options promise, for trainlab's own DataModules
+    (``trainlab.data.layouts``); ``declared_spec`` is the ``DataSpec`` their ``load`` gives.
 
     ``batch_size="full"`` makes every training batch the whole training split, known
     once the data is loaded: ``batch_size`` holds that number after ``setup``.
     """
 
     split_options: ClassVar[dict[str, str]] = {}
+    declared: ClassVar[Declared | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A declaration names its class's ``_target_``: the pre-flight finds it by that."""
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("declared")
+        target = f"{cls.__module__}.{cls.__qualname__}"
+        if declared is not None and declared.target != target:
+            raise TypeError(f"{target} is declared as {declared.target} in trainlab.data.layouts")
 
     def __init__(
         self,
@@ -240,6 +105,11 @@ class TensorDataModule(pl.LightningDataModule):
     def load(self) -> tuple[Splits, DataSpec]:
         """Read (or download) the data, split it, fit any scaling on the train split."""
 
+    def declared_spec(self) -> DataSpec:
+        """The ``DataSpec`` this module's declaration gives its options (its attributes)."""
+        assert self.declared is not None, f"{type(self).__name__} has no declaration"
+        return self.declared.layout(vars(self)).spec
+
     def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
         """Raw inputs -> model inputs, with the scaling fitted on the train split."""
         return torch.as_tensor(np.asarray(inputs, dtype=np.float32))
@@ -248,6 +118,11 @@ class TensorDataModule(pl.LightningDataModule):
         if self.splits is None:
             splits, spec = self.load()
             self._refuse_empty(splits)
+            shape = tuple(splits.train[0].shape[1:])
+            if self.declared is not None and shape != spec.input_shape:  # files of another shape
+                raise DataError(
+                    f"{type(self).__name__} read samples of shape {shape}, not {spec.input_shape}"
+                )
             self.splits, self._spec = splits, spec
             if self.full_batch:
                 self.batch_size = len(splits.train[0])
@@ -298,7 +173,7 @@ class TensorDataModule(pl.LightningDataModule):
             seed=self.shuffle_seed,
             rank=rank,
             world_size=world,
-            progress=self._training_progress if shuffle and trainer else None,
+            steps_taken=self._steps_taken if shuffle and trainer else None,
             steps_per_call=self.steps_per_call if train else 1,
             pad=train,
         )
@@ -307,11 +182,10 @@ class TensorDataModule(pl.LightningDataModule):
         """Optimizer steps per epoch on each of ``world_size`` ranks (after ``setup``)."""
         return BatchLoader(*self.loaded_splits().train, self.batch_size, world_size=world_size).batches()
 
-    def _training_progress(self) -> int:
-        """Items the training loop has processed in this epoch (its own public counter)."""
+    def _steps_taken(self) -> int:
+        """The optimizer steps the run has taken (Lightning's public ``global_step``)."""
         assert self.trainer is not None
-        progress: Any = self.trainer.fit_loop.epoch_loop.batch_progress.current
-        return int(progress.processed)
+        return self.trainer.global_step
 
     def train_dataloader(self) -> BatchLoader:
         return self._loader(self._device_splits().train, self.batch_size, train=True)
@@ -321,3 +195,60 @@ class TensorDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> BatchLoader:
         return self._loader(self._device_splits().test, self.eval_batch_size, train=False)
+
+
+class FractionSplitDataModule(TensorDataModule):
+    """A dataset split by fractions (``trainlab.data.splitting``), seeded by ``split_seed``.
+
+    ``val_fraction=None`` holds out only the test part and validates on it, as a
+    notebook with one ``train_test_split`` does.
+    """
+
+    split_options: ClassVar[dict[str, str]] = dict(zip(SPLITS, FRACTION_OPTIONS, strict=True))
+
+    def __init__(
+        self,
+        val_fraction: float | None,
+        test_fraction: float,
+        split_seed: int = 42,
+        **loader: Any,
+    ) -> None:
+        super().__init__(**loader)
+        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
+
+    def split(
+        self, n: int, stratify: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sorted (train, val, test) indices of ``n`` samples, by the module's fractions."""
+        return three_way_split(n, self.val_fraction, self.test_fraction, self.split_seed, stratify)
+
+
+class DownloadedDataModule(TensorDataModule):
+    """A dataset read from files under ``data_dir/<folder>``, downloaded when missing.
+
+    ``verify`` checks the files against their published checksums; ``mirrors`` (for
+    the datasets trainlab downloads itself) are tried in order.
+    """
+
+    folder: ClassVar[str]
+    default_mirrors: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        download: bool = True,
+        verify: bool = True,
+        mirrors: Sequence[str] | None = None,
+        **loader: Any,
+    ) -> None:
+        super().__init__(**loader)
+        self.directory = Path(data_dir) / self.folder
+        self.download, self.verify = download, verify
+        self.mirrors = list(self.default_mirrors if mirrors is None else mirrors)
+
+    def how_to_get(self, files: str) -> str:
+        """What to do when the data is missing or corrupt: where to put ``files``."""
+        return (
+            f"put {files} in {self.directory} (or set TRAINLAB_DATA_DIR / paths.data_dir "
+            f"to a folder with {self.folder}/ in it)"
+        )

@@ -22,8 +22,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from trainlab.data import files
-from trainlab.data.base import DataSpec, Splits, TensorDataModule
+from trainlab.data import files, layouts
+from trainlab.data.base import DataSpec, DownloadedDataModule, Splits
+from trainlab.data.layouts import CIFAR10_CLASSES as CLASSES
+from trainlab.data.layouts import CIFAR10_SHAPE, Declared
 from trainlab.errors import DataError
 
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -32,8 +34,7 @@ MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
 FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
-CHANNELS, SIDE, CLASSES = 3, 32, 10
-TRAIN_IMAGES, TEST_IMAGES = 50_000, 10_000
+CHANNELS, SIDE, _ = CIFAR10_SHAPE
 #: What the batches' pickles may construct: numpy arrays (as numpy pickles them) and bytes.
 SAFE_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
@@ -102,7 +103,7 @@ def read_archive(path: Path, names: Sequence[str]) -> dict[str, bytes]:
     return found
 
 
-class CIFAR10DataModule(TensorDataModule):
+class CIFAR10DataModule(DownloadedDataModule):
     """CIFAR-10 as float tensors (N, 3, 32, 32) in [0, 1] (pixels / 255), labels as int64.
 
     Validation is ``val_size`` images drawn at random from the 50,000 training images
@@ -112,22 +113,16 @@ class CIFAR10DataModule(TensorDataModule):
     32x32 plane above the next.
     """
 
+    declared: ClassVar[Declared] = layouts.CIFAR10
+    folder: ClassVar[str] = "cifar10"
+    default_mirrors: ClassVar[tuple[str, ...]] = MIRRORS
     split_options: ClassVar[dict[str, str]] = {"train": "data.val_size", "val": "data.val_size"}
 
     def __init__(
-        self,
-        data_dir: str = "data",
-        val_size: int | None = 5_000,
-        split_seed: int = 42,
-        download: bool = True,
-        verify: bool = True,
-        mirrors: Sequence[str] = MIRRORS,
-        **loader: Any,
+        self, val_size: int | None = 5_000, split_seed: int = 42, **files_and_loader: Any
     ) -> None:
-        super().__init__(**loader)
-        self.directory = Path(data_dir) / "cifar10"
+        super().__init__(**files_and_loader)
         self.val_size, self.split_seed = val_size, split_seed
-        self.download, self.verify, self.mirrors = download, verify, list(mirrors)
 
     @property
     def archive(self) -> Path:
@@ -135,10 +130,7 @@ class CIFAR10DataModule(TensorDataModule):
 
     def _how_to_get(self) -> str:
         source = (self.mirrors or list(MIRRORS))[0] + ARCHIVE
-        return (
-            f"put {ARCHIVE} (from {source}) in {self.directory} "
-            "(or set TRAINLAB_DATA_DIR / paths.data_dir to a folder with cifar10/ in it)"
-        )
+        return self.how_to_get(f"{ARCHIVE} (from {source})")
 
     def _extracted(self) -> Path | None:
         folder = self.directory / FOLDER
@@ -215,5 +207,4 @@ class CIFAR10DataModule(TensorDataModule):
                 self._tensors(train_x[val], train_y[val]),
                 test,
             )
-        shape = (CHANNELS, SIDE, SIDE)
-        return splits, DataSpec(shape, CLASSES, "multiclass", image_shape=(CHANNELS * SIDE, SIDE))
+        return splits, self.declared_spec()

@@ -9,10 +9,10 @@ import torch
 from numpy.typing import ArrayLike
 from sklearn.datasets import load_digits
 
-from trainlab.data.base import DataSpec, Splits, TensorDataModule
-from trainlab.data.layouts import FRACTION_OPTIONS, SPLITS
+from trainlab.data import layouts
+from trainlab.data.base import DataSpec, FractionSplitDataModule, Splits
+from trainlab.data.layouts import Declared
 from trainlab.data.scaling import apply_scaler, fit_scaler
-from trainlab.data.splitting import three_way_split
 
 #: ``unit`` (/16: 0..1) | ``standard`` (fitted on train) | ``none`` (0..16) | a divisor,
 #: e.g. 255 as the notebooks that treat the digits as 8-bit images do.
@@ -29,31 +29,25 @@ def pixel_divisor(pixel_scale: PixelScale) -> float | None:
     return None
 
 
-class DigitsDataModule(TensorDataModule):
-    """Train/val/test split of ``load_digits`` (stratified by default); 64 features, 10 classes.
+class DigitsDataModule(FractionSplitDataModule):
+    """Train/val/test split of ``load_digits`` (stratified by default); 64 features, 10 classes."""
 
-    ``val_fraction=None`` holds out only the test part and validates on it, as a
-    notebook with one ``train_test_split`` does.
-    """
-
-    split_options: ClassVar[dict[str, str]] = dict(zip(SPLITS, FRACTION_OPTIONS, strict=True))
+    declared: ClassVar[Declared] = layouts.DIGITS
 
     def __init__(
         self,
         val_fraction: float | None = 0.15,
         test_fraction: float = 0.2,
-        split_seed: int = 42,
         stratify: bool = True,
         pixel_scale: PixelScale = "unit",
-        **loader: Any,
+        **split_and_loader: Any,
     ) -> None:
-        super().__init__(**loader)
-        self.val_fraction, self.test_fraction = val_fraction, test_fraction
-        self.split_seed, self.stratify, self.pixel_scale = split_seed, stratify, pixel_scale
+        super().__init__(val_fraction, test_fraction, **split_and_loader)
+        self.stratify, self.pixel_scale = stratify, pixel_scale
         self._scaler = None
 
     def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
-        x = np.asarray(inputs, dtype=np.float64).reshape(-1, 64)
+        x = np.asarray(inputs, dtype=np.float64).reshape(-1, layouts.DIGITS_SIDE**2)
         divisor = pixel_divisor(self.pixel_scale)
         if divisor is not None:
             x = x / divisor
@@ -63,15 +57,9 @@ class DigitsDataModule(TensorDataModule):
 
     def load(self) -> tuple[Splits, DataSpec]:
         x, y = load_digits(return_X_y=True)
-        train, val, test = three_way_split(
-            len(y),
-            self.val_fraction,
-            self.test_fraction,
-            self.split_seed,
-            stratify=y if self.stratify else None,
-        )
+        train, val, test = self.split(len(y), stratify=y if self.stratify else None)
         if self.pixel_scale == "standard":
             self._scaler = fit_scaler("standard", x[train])
         labels = torch.from_numpy(y.astype(np.int64))
         splits = Splits(*((self.preprocess(x[idx]), labels[idx]) for idx in (train, val, test)))
-        return splits, DataSpec((64,), 10, "multiclass", image_shape=(8, 8))
+        return splits, self.declared_spec()

@@ -9,25 +9,14 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from trainlab.data import files
-from trainlab.data.base import DataSpec, Splits, TensorDataModule
-from trainlab.data.layouts import FRACTION_OPTIONS, SPLITS
+from trainlab.data import files, layouts
+from trainlab.data.base import DataSpec, DownloadedDataModule, FractionSplitDataModule, Splits
+from trainlab.data.layouts import Declared
 from trainlab.data.scaling import Scaler, apply_scaler, fit_scaler
-from trainlab.data.splitting import three_way_split
 from trainlab.errors import DataError
 
 STATLIB_FILE = "cal_housing.data"
 STATLIB_SHA256 = "d3d8a1a722ae78f91134862727d27a70b1415e7d512a89140406248687f4b902"
-FEATURES = (
-    "MedInc",
-    "HouseAge",
-    "AveRooms",
-    "AveBedrms",
-    "Population",
-    "AveOccup",
-    "Latitude",
-    "Longitude",
-)
 
 
 def features_from_statlib(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,50 +42,47 @@ def features_from_statlib(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, value / 100_000.0
 
 
-class HousingDataModule(TensorDataModule):
-    """Seeded train/val/test split; ``scaler`` is fitted on the training split only.
+def read_statlib(
+    path: Path, verify: bool = True, how_to_get: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 8 features and the target from the StatLib file at ``path`` (``.gz`` or plain).
 
-    ``val_fraction=None`` holds out only the test part and validates on it, as a
-    notebook with one ``train_test_split`` does.
+    ``verify`` checks its SHA-256; a file that is not the StatLib CSV is one line ending
+    in ``how_to_get`` (by default: where to put the right file).
     """
+    how_to_get = how_to_get or f"put the StatLib file {STATLIB_FILE} in {path.parent}"
+    data = files.read_maybe_gzipped(path)
+    if verify:
+        files.verify(path, data, STATLIB_SHA256, how_to_get)
+    try:
+        table = np.loadtxt(data.decode("ascii").splitlines(), delimiter=",", ndmin=2)
+    except ValueError as error:
+        raise DataError(f"{path} is not the StatLib CSV ({error}); {how_to_get}") from None
+    if table.shape[1] != 9:
+        raise DataError(f"{path} has {table.shape[1]} columns, not 9; {how_to_get}")
+    return features_from_statlib(table)
 
-    split_options: ClassVar[dict[str, str]] = dict(zip(SPLITS, FRACTION_OPTIONS, strict=True))
+
+class HousingDataModule(FractionSplitDataModule, DownloadedDataModule):
+    """Seeded train/val/test split; ``scaler`` is fitted on the training split only."""
+
+    declared: ClassVar[Declared] = layouts.HOUSING
+    folder: ClassVar[str] = "california_housing"
 
     def __init__(
         self,
-        data_dir: str = "data",
         scaler: Scaler = "standard",
         val_fraction: float | None = 0.1,
         test_fraction: float = 0.2,
-        split_seed: int = 42,
-        download: bool = True,
-        verify: bool = True,
-        **loader: Any,
+        **files_and_loader: Any,
     ) -> None:
-        super().__init__(**loader)
-        self.directory = Path(data_dir) / "california_housing"
-        self.scaler_kind, self.val_fraction, self.test_fraction = scaler, val_fraction, test_fraction
-        self.split_seed, self.download, self.verify = split_seed, download, verify
+        super().__init__(val_fraction, test_fraction, **files_and_loader)
+        self.scaler_kind = scaler
         self._scaler = None
         self._fetched: tuple[np.ndarray, np.ndarray] | None = None
 
     def _how_to_get(self) -> str:
-        return (
-            f"put the StatLib file {STATLIB_FILE} in {self.directory} "
-            "(or set TRAINLAB_DATA_DIR / paths.data_dir to a folder with california_housing/ in it)"
-        )
-
-    def _read_statlib(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
-        data = files.read_maybe_gzipped(path)
-        if self.verify:
-            files.verify(path, data, STATLIB_SHA256, self._how_to_get())
-        try:
-            table = np.loadtxt(data.decode("ascii").splitlines(), delimiter=",", ndmin=2)
-        except ValueError as error:
-            raise DataError(f"{path} is not the StatLib CSV ({error}); {self._how_to_get()}") from None
-        if table.shape[1] != 9:
-            raise DataError(f"{path} has {table.shape[1]} columns, not 9; {self._how_to_get()}")
-        return features_from_statlib(table)
+        return self.how_to_get(f"the StatLib file {STATLIB_FILE}")
 
     def _fetch_with_sklearn(self) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn downloads the StatLib archive and checks its SHA-256 (once per run)."""
@@ -122,16 +108,16 @@ class HousingDataModule(TensorDataModule):
             self._fetch_with_sklearn()
 
     def preprocess(self, inputs: ArrayLike) -> torch.Tensor:
-        x = np.asarray(inputs, dtype=np.float64).reshape(-1, len(FEATURES))
+        x = np.asarray(inputs, dtype=np.float64).reshape(-1, layouts.HOUSING_FEATURES)
         return torch.from_numpy(apply_scaler(self._scaler, x))
 
     def load(self) -> tuple[Splits, DataSpec]:
         path = files.find_file(self.directory, (STATLIB_FILE, STATLIB_FILE + ".gz"))
-        x, y = self._read_statlib(path) if path else self._fetch_with_sklearn()
-        train, val, test = three_way_split(
-            len(y), self.val_fraction, self.test_fraction, self.split_seed
+        x, y = (
+            read_statlib(path, self.verify, self._how_to_get()) if path else self._fetch_with_sklearn()
         )
+        train, val, test = self.split(len(y))
         self._scaler = fit_scaler(self.scaler_kind, x[train])
         target = torch.from_numpy(y.astype(np.float32)).unsqueeze(1)
         splits = Splits(*((self.preprocess(x[idx]), target[idx]) for idx in (train, val, test)))
-        return splits, DataSpec((len(FEATURES),), 1, "regression")
+        return splits, self.declared_spec()

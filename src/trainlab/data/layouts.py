@@ -1,16 +1,22 @@
-"""What a data config promises before any data is read: task, input width, split sizes.
+"""What each of trainlab's DataModules promises before its data is read: spec and split sizes.
 
-The pre-flight checks need a dataset's task (which metrics a run logs), its input
-width (what each ``predict`` row must hold) and, where the dataset's size is
-published, its split sizes. All of them follow from the data config; reading them
-here, without torch, scikit-learn or the DataModule classes, keeps a refusal under a
-second. The DataModules' loaded ``DataSpec`` must say the same: the tests compare the
-two for every data config. A DataModule not listed here (a user's own) has no layout;
-its data is checked once loaded (``trainlab.config.runtime_checks``).
+The pre-flight refuses a monitor the task never logs, a ``predict`` row of the wrong
+width and a split its options leave empty before torch or Lightning is imported, so
+that a refusal takes a second. Without importing a DataModule it can know it only by
+its ``_target_`` string. So each DataModule's declaration lives here, torch-free: its
+``_target_`` and what its options give, the ``DataSpec`` (task, input shape, outputs,
+image shape) and, where the dataset's size is published, the split sizes.
+
+The declaration is the class's one source of these: each DataModule names its own
+(``TensorDataModule.declared``), builds the ``DataSpec`` its ``load`` returns from it,
+and is refused at import if the declaration names another ``_target_``. A DataModule
+without one (a user's own) is checked once its data is loaded
+(``trainlab.config.runtime_checks``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,16 +37,27 @@ METRIC_MODES = {"loss": "min", "acc": "max", "mae": "min", "rmse": "min"}
 #: The stages a run logs while it trains, so the only ones a callback can monitor.
 TRAINING_STAGES = ("train", "val")
 
-DIGITS_SAMPLES, DIGITS_CLASSES, DIGITS_WIDTH = 1_797, 10, 64
+DIGITS_SAMPLES, DIGITS_CLASSES, DIGITS_SIDE = 1_797, 10, 8
 HOUSING_SAMPLES, HOUSING_FEATURES = 20_640, 8
 MNIST_TRAIN, MNIST_TEST, MNIST_SIDE, MNIST_CLASSES = 60_000, 10_000, 28, 10
-CIFAR10_TRAIN, CIFAR10_TEST, CIFAR10_WIDTH = 50_000, 10_000, 3 * 32 * 32
+CIFAR10_TRAIN, CIFAR10_TEST, CIFAR10_CLASSES = 50_000, 10_000, 10
+CIFAR10_SHAPE = (3, 32, 32)  # channels, height, width
 FRACTION_OPTIONS = (
     "data.val_fraction + data.test_fraction",
     "data.val_fraction",
     "data.test_fraction",
 )
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model must know about its data: built from the data, never typed twice."""
+
+    input_shape: tuple[int, ...]
+    num_outputs: int
+    task: TaskKind
+    image_shape: tuple[int, ...] | None = None  # how to draw a sample, for figures
 
 
 @dataclass(frozen=True)
@@ -55,14 +72,36 @@ class SplitSizes:
 
 @dataclass(frozen=True)
 class DataLayout:
+    """What a DataModule's options promise: its ``DataSpec`` and, if known, its split sizes."""
+
     name: str
-    task: TaskKind
-    input_width: int
+    spec: DataSpec
     splits: SplitSizes | None = None  # None: known only once the data is read
+
+    @property
+    def task(self) -> TaskKind:
+        return self.spec.task
+
+    @property
+    def input_width(self) -> int:
+        """How many numbers one sample's raw inputs hold (a ``predict`` row)."""
+        return math.prod(self.spec.input_shape)
 
     def metric_names(self, stages: tuple[str, ...] = TRAINING_STAGES) -> list[str]:
         """The tags a run logs for ``stages``: ``train/loss``, ``train/acc``, ``val/loss`` ..."""
         return metric_names(self.task, stages)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A DataModule's declaration: its ``_target_``, and the layout its options give.
+
+    ``layout`` reads the options by their config names; a DataModule keeps its options
+    as attributes of the same names, so the class applies it to ``vars(self)``.
+    """
+
+    target: str
+    layout: Callable[[Mapping[str, Any]], DataLayout]
 
 
 def metric_names(task: TaskKind, stages: tuple[str, ...] = TRAINING_STAGES) -> list[str]:
@@ -87,14 +126,27 @@ def _fraction_splits(data: Mapping[str, Any], total: int, minimum: int = 1) -> S
     return SplitSizes(split_sizes(total, val, test), FRACTION_OPTIONS, total, minimum)
 
 
+def _carved_splits(
+    data: Mapping[str, Any], train: int, test: int, options: tuple[str, str, str]
+) -> SplitSizes | None:
+    """Validation as the last ``val_size`` training samples, or (``null``) the test split."""
+    val = data.get("val_size")
+    if val is None:
+        return SplitSizes((train, test, test), options, train)
+    if isinstance(val, int) and not isinstance(val, bool) and val >= 0:
+        return SplitSizes((train - val, val, test), options, train)
+    return None
+
+
 def _digits(data: Mapping[str, Any]) -> DataLayout:
     minimum = DIGITS_CLASSES if data.get("stratify", True) else 1  # one sample of each class
-    splits = _fraction_splits(data, DIGITS_SAMPLES, minimum=minimum)
-    return DataLayout("digits", "multiclass", DIGITS_WIDTH, splits)
+    spec = DataSpec((DIGITS_SIDE**2,), DIGITS_CLASSES, "multiclass", (DIGITS_SIDE, DIGITS_SIDE))
+    return DataLayout("digits", spec, _fraction_splits(data, DIGITS_SAMPLES, minimum=minimum))
 
 
 def _housing(data: Mapping[str, Any]) -> DataLayout:
-    return DataLayout("housing", "regression", HOUSING_FEATURES, _fraction_splits(data, HOUSING_SAMPLES))
+    spec = DataSpec((HOUSING_FEATURES,), 1, "regression")
+    return DataLayout("housing", spec, _fraction_splits(data, HOUSING_SAMPLES))
 
 
 def _mnist(data: Mapping[str, Any]) -> DataLayout:
@@ -102,35 +154,30 @@ def _mnist(data: Mapping[str, Any]) -> DataLayout:
     classes = data.get("classes")
     num_classes = len(classes) if isinstance(classes, list) and classes else MNIST_CLASSES
     side = data.get("image_size") or MNIST_SIDE
-    width = side * side if isinstance(side, int) else MNIST_SIDE * MNIST_SIDE
-    val = data.get("val_size")
-    splits = None
-    if isinstance(val, int) and not isinstance(val, bool) and val >= 0:
-        options = ("data.val_size", "data.val_size", "data.classes")
-        splits = SplitSizes((MNIST_TRAIN - val, val, MNIST_TEST), options, MNIST_TRAIN)
-    elif val is None:  # no validation part: validation is the test set
+    shape = (side, side) if isinstance(side, int) else (MNIST_SIDE, MNIST_SIDE)
+    if num_classes == 2:  # one_hot: two sigmoid outputs, as the lesson's Keras model has
+        spec = DataSpec(shape, 2 if data.get("one_hot") else 1, "binary", image_shape=shape)
+    else:
+        spec = DataSpec(shape, num_classes, "multiclass", image_shape=shape)
+    if data.get("val_size") is None:  # no validation part: validation is the test set
         options = ("data.classes", "data.classes", "data.classes")
-        splits = SplitSizes((MNIST_TRAIN, MNIST_TEST, MNIST_TEST), options, MNIST_TRAIN)
-    task: TaskKind = "binary" if num_classes == 2 else "multiclass"
-    return DataLayout("mnist", task, width, splits)
+    else:
+        options = ("data.val_size", "data.val_size", "data.classes")
+    return DataLayout("mnist", spec, _carved_splits(data, MNIST_TRAIN, MNIST_TEST, options))
 
 
 def _cifar10(data: Mapping[str, Any]) -> DataLayout:
-    val = data.get("val_size")
-    splits = None
-    if val is None:  # validation is the test batch
-        sizes = (CIFAR10_TRAIN, CIFAR10_TEST, CIFAR10_TEST)
-        splits = SplitSizes(sizes, ("data.val_size",) * 3, CIFAR10_TRAIN)
-    elif isinstance(val, int) and not isinstance(val, bool) and val >= 0:
-        sizes = (CIFAR10_TRAIN - val, val, CIFAR10_TEST)
-        splits = SplitSizes(sizes, ("data.val_size",) * 3, CIFAR10_TRAIN)
-    return DataLayout("cifar10", "multiclass", CIFAR10_WIDTH, splits)
+    """The channel planes drawn stacked: one grey 32x32 plane above the next."""
+    channels, height, width = CIFAR10_SHAPE
+    spec = DataSpec(CIFAR10_SHAPE, CIFAR10_CLASSES, "multiclass", (channels * height, width))
+    splits = _carved_splits(data, CIFAR10_TRAIN, CIFAR10_TEST, ("data.val_size",) * 3)
+    return DataLayout("cifar10", spec, splits)
 
 
 def _points(name: str, width: int, count: int | None, option: str) -> DataLayout:
     """The lessons' points: train, val and test are the same ``count`` points."""
     splits = None if count is None else SplitSizes((count, count, count), (option,) * 3, count)
-    return DataLayout(name, "regression", width, splits)
+    return DataLayout(name, DataSpec((width,), 1, "regression"), splits)
 
 
 def _multiply(data: Mapping[str, Any]) -> DataLayout:
@@ -143,19 +190,20 @@ def _addition(data: Mapping[str, Any]) -> DataLayout:
     return _points("addition", 2, pairs if isinstance(pairs, int) else None, "data.num_pairs")
 
 
-LAYOUTS: dict[str, Callable[[Mapping[str, Any]], DataLayout]] = {
-    "trainlab.data.digits.DigitsDataModule": _digits,
-    "trainlab.data.housing.HousingDataModule": _housing,
-    "trainlab.data.mnist.MNISTDataModule": _mnist,
-    "trainlab.data.cifar10.CIFAR10DataModule": _cifar10,
-    "trainlab.data.toy.MultiplyDataModule": _multiply,
-    "trainlab.data.toy.AdditionDataModule": _addition,
+DIGITS = Declared("trainlab.data.digits.DigitsDataModule", _digits)
+HOUSING = Declared("trainlab.data.housing.HousingDataModule", _housing)
+MNIST = Declared("trainlab.data.mnist.MNISTDataModule", _mnist)
+CIFAR10 = Declared("trainlab.data.cifar10.CIFAR10DataModule", _cifar10)
+MULTIPLY = Declared("trainlab.data.toy.MultiplyDataModule", _multiply)
+ADDITION = Declared("trainlab.data.toy.AdditionDataModule", _addition)
+DECLARED = {
+    declared.target: declared for declared in (DIGITS, HOUSING, MNIST, CIFAR10, MULTIPLY, ADDITION)
 }
 
 
 def layout_of(data: Mapping[str, Any] | None) -> DataLayout | None:
-    """The layout of a resolved ``data`` config, or None for a DataModule not listed."""
+    """The layout of a resolved ``data`` config, or None for a DataModule not declared here."""
     if not data:
         return None
-    layout = LAYOUTS.get(str(data.get("_target_", "")))
-    return layout(data) if layout is not None else None
+    declared = DECLARED.get(str(data.get("_target_", "")))
+    return declared.layout(data) if declared is not None else None

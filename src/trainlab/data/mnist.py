@@ -10,8 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainlab.data import files
-from trainlab.data.base import DataSpec, Splits, TensorDataModule
+from trainlab.data import files, layouts
+from trainlab.data.base import DataSpec, DownloadedDataModule, Splits
+from trainlab.data.layouts import Declared
 from trainlab.errors import DataError
 
 MIRRORS = (
@@ -41,7 +42,7 @@ def parse_idx(data: bytes, path: Path) -> np.ndarray:
     return values.reshape(shape)
 
 
-class MNISTDataModule(TensorDataModule):
+class MNISTDataModule(DownloadedDataModule):
     """MNIST as float tensors in [0, 1] (optionally normalised), labels as int64.
 
     ``classes`` keeps a subset (relabelled 0..k-1) and ``image_size`` resizes, for the
@@ -51,6 +52,9 @@ class MNISTDataModule(TensorDataModule):
     set, as a notebook that passes the test set as ``validation_data`` does.
     """
 
+    declared: ClassVar[Declared] = layouts.MNIST
+    folder: ClassVar[str] = "mnist"
+    default_mirrors: ClassVar[tuple[str, ...]] = MIRRORS
     split_options: ClassVar[dict[str, str]] = {
         "train": "data.val_size or data.classes",
         "val": "data.val_size or data.classes",
@@ -59,30 +63,21 @@ class MNISTDataModule(TensorDataModule):
 
     def __init__(
         self,
-        data_dir: str = "data",
         val_size: int | None = 10_000,
         normalize: bool = False,
         classes: Sequence[int] | None = None,
         image_size: int | None = None,
         resize_method: Literal["area", "bilinear"] = "area",
         one_hot: bool = False,
-        download: bool = True,
-        verify: bool = True,
-        mirrors: Sequence[str] = MIRRORS,
-        **loader: Any,
+        **files_and_loader: Any,
     ) -> None:
-        super().__init__(**loader)
-        self.directory = Path(data_dir) / "mnist"
+        super().__init__(**files_and_loader)
         self.val_size, self.normalize = val_size, normalize
         self.classes = list(classes) if classes else None
         self.image_size, self.resize_method, self.one_hot = image_size, resize_method, one_hot
-        self.download, self.verify, self.mirrors = download, verify, list(mirrors)
 
     def _how_to_get(self) -> str:
-        return (
-            f"put {', '.join(n + '.gz' for n in FILES)} in {self.directory} "
-            "(or set TRAINLAB_DATA_DIR / paths.data_dir to a folder with mnist/ in it)"
-        )
+        return self.how_to_get(", ".join(n + ".gz" for n in FILES))
 
     def prepare_data(self) -> None:
         for name in FILES:
@@ -153,10 +148,4 @@ class MNISTDataModule(TensorDataModule):
                 self._keep_classes(train_x[cut:], train_y[cut:]),
                 test,
             )
-        shape = tuple(splits.train[0].shape[1:])
-        num_classes = len(self.classes) if self.classes else 10
-        if num_classes == 2:
-            spec = DataSpec(shape, 2 if self.one_hot else 1, "binary", image_shape=shape)
-        else:
-            spec = DataSpec(shape, num_classes, "multiclass", image_shape=shape)
-        return splits, spec
+        return splits, self.declared_spec()

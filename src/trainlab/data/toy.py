@@ -14,13 +14,15 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from trainlab.data import layouts
 from trainlab.data.base import DataSpec, Splits, TensorDataModule
-from trainlab.data.layouts import SPLITS
+from trainlab.data.layouts import SPLITS, Declared
 from trainlab.data.scaling import Scaler, apply_scaler, fit_scaler
 
 
 class PointsDataModule(TensorDataModule):
-    """A handful of (x, y) points, x scaled by ``scaler`` fitted on them."""
+    """A handful of (x, y) points, x scaled by ``scaler`` fitted on them; each subclass
+    has its declaration (``trainlab.data.layouts``)."""
 
     def __init__(self, scaler: Scaler = "none", **loader: Any) -> None:
         super().__init__(**loader)
@@ -39,12 +41,13 @@ class PointsDataModule(TensorDataModule):
         x, y = self.points()
         self._scaler = fit_scaler(self.scaler_kind, x.astype(np.float32))
         pair = (self.preprocess(x), torch.from_numpy(y.astype(np.float32)).reshape(-1, 1))
-        return Splits(pair, pair, pair), DataSpec((x.shape[1],), 1, "regression")
+        return Splits(pair, pair, pair), self.declared_spec()
 
 
 class MultiplyDataModule(PointsDataModule):
     """``y = factor * x`` at the given ``inputs`` (the lesson: 3x at x = -3..3)."""
 
+    declared: ClassVar[Declared] = layouts.MULTIPLY
     split_options: ClassVar[dict[str, str]] = dict.fromkeys(SPLITS, "data.inputs")
 
     def __init__(self, inputs: Sequence[float], factor: float, **kwargs: Any) -> None:
@@ -59,6 +62,7 @@ class MultiplyDataModule(PointsDataModule):
 class AdditionDataModule(PointsDataModule):
     """``num_pairs`` seeded random integer pairs in [low, high] and their sums."""
 
+    declared: ClassVar[Declared] = layouts.ADDITION
     split_options: ClassVar[dict[str, str]] = dict.fromkeys(SPLITS, "data.num_pairs")
 
     def __init__(self, num_pairs: int, low: int, high: int, seed: int, **kwargs: Any) -> None:

@@ -4,7 +4,9 @@
 of training works, by hand and by two libraries; ``manual_steps`` takes notebook 000's
 full-batch steps on MNIST 0-vs-1 with torch autograd and with Keras' optimizer;
 ``compact_search`` (with ``compact_plot``) searches for the smallest, fastest-learning
-MLP through ``trainlab.api.train``.
+MLP through ``trainlab.api.train``. ``notebook_reference`` runs the notebooks' own code
+(``reference/``, one module per notebook) and ``lesson_table`` (with ``table_rows``) sets
+each lesson beside it on both engines, for the table of ``docs/lessons.md``.
 
 Each runs as ``python -m trainlab.lessons.<name> [overrides]`` (or its console script,
 or ``scripts/<name>.py`` in a checkout) with its config in ``trainlab/lessons/conf/``,

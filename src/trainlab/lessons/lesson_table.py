@@ -1,15 +1,13 @@
-"""The README's lesson table: each lesson on both engines beside the notebook's own code.
+"""The lesson table of ``docs/lessons.md``: each lesson on both engines beside the notebook's code.
 
 A lesson is right when it lands where its notebook cell lands, so this runs both over
-several seeds -- the notebook side through ``notebook_reference`` (which imports no
-trainlab), trainlab's through ``trainlab.train`` on each engine -- and writes one row
-per lesson: the means and ranges, the wall time of a run on each side, and whether each
-engine's mean lies within the notebook's spread:
-
-    |mean difference| <= max(2 x std of the notebook runs, 0.005 accuracy or 0.01 RMSE/MAE)
+several seeds -- the notebook side through ``notebook_reference`` (which shares no
+training code with trainlab), trainlab's through ``trainlab.train`` on each engine -- and
+writes one row per lesson (``table_rows``): the means and ranges, the wall time of a run
+on each side, and whether each engine's mean lies within the notebook's spread.
 
     python -m trainlab.lessons.lesson_table --lesson digits_dropout --output table.md
-    python -m trainlab.lessons.lesson_table --readme          # rewrites README.md's table
+    python -m trainlab.lessons.lesson_table --doc            # rewrites docs/lessons.md's table
 """
 
 from __future__ import annotations
@@ -21,84 +19,26 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from trainlab.lessons.notebook_reference import LESSONS, run_lesson, summarize
+from trainlab.lessons.notebook_reference import LESSONS, add_lesson_option, run_lesson
+from trainlab.lessons.table_rows import (
+    END,
+    ENGINES,
+    START,
+    Row,
+    Side,
+    markdown,
+    read_rows,
+    replace_between_markers,
+)
 
-ENGINES = ("lightning", "keras")
-ENGINE_TITLES = {"lightning": "Lightning", "keras": "Keras"}
+__all__ = ["END", "START", "Row", "Side", "main", "replace_between_markers"]
+
 SEEDS, MNIST_SEEDS = 5, 3  # an MNIST run takes minutes, so those lessons get fewer seeds
-START, END = "<!-- lesson-table:start -->", "<!-- lesson-table:end -->"
 QUIET = ("figures=false", "~callbacks.rich_progress_bar", "~callbacks.model_summary")
-
-
-@dataclass
-class Side:
-    """One side's runs of a lesson: a value and a wall time per seed."""
-
-    seeds: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def add(self, seed: int, value: float, seconds: float) -> None:
-        self.seeds.append(seed)
-        self.values.append(value)
-        self.seconds.append(seconds)
-
-
-@dataclass
-class Row:
-    """A lesson's line of the table: the notebook side and each engine."""
-
-    lesson: str
-    metric: str
-    notebook: Side
-    engines: dict[str, Side]
-
-    def floor(self) -> float:
-        """The smallest allowed difference: half an accuracy point, or 0.01 of a regression metric."""
-        return 0.005 if self.metric.endswith("acc") else 0.01
-
-    def tolerance(self) -> float:
-        return max(2 * summarize(self.notebook.values)["std"], self.floor())
-
-    def difference(self, engine: str) -> float:
-        return summarize(self.engines[engine].values)["mean"] - summarize(self.notebook.values)["mean"]
-
-    def agrees(self, engine: str) -> bool:
-        return abs(self.difference(engine)) <= self.tolerance()  # NaN compares False
-
-
-def merge_sides(sides: Sequence[Side]) -> Side:
-    """One side from several runs of it, by seed; a later run's seed replaces an earlier's."""
-    by_seed: dict[int, tuple[float, float]] = {}
-    for side in sides:
-        by_seed.update(
-            {seed: (v, t) for seed, v, t in zip(side.seeds, side.values, side.seconds, strict=True)}
-        )
-    merged = Side()
-    for seed in sorted(by_seed):
-        merged.add(seed, *by_seed[seed])
-    return merged
-
-
-def read_rows(paths: Sequence[Path]) -> list[Row]:
-    """The rows of earlier ``--json`` outputs, one per lesson, their seeds merged, in
-    the order the lessons first appear.
-    """
-    parts: dict[str, list[Row]] = {}
-    for path in paths:
-        for item in json.loads(path.read_text()):
-            engines = {name: Side(**side) for name, side in item["engines"].items()}
-            row = Row(item["lesson"], item["metric"], Side(**item["notebook"]), engines)
-            parts.setdefault(row.lesson, []).append(row)
-    rows = []
-    for lesson, runs in parts.items():
-        names = list(dict.fromkeys(name for run in runs for name in run.engines))
-        engines = {n: merge_sides([run.engines[n] for run in runs if n in run.engines]) for n in names}
-        rows.append(Row(lesson, runs[0].metric, merge_sides([run.notebook for run in runs]), engines))
-    return rows
+DOC = Path("docs") / "lessons.md"
 
 
 def default_seeds(lesson: str) -> list[int]:
@@ -162,71 +102,6 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _spread(values: Sequence[float]) -> str:
-    s = summarize(values)
-    if math.isnan(s["mean"]):
-        return "n/a"
-    return f"{s['mean']:.4f} ({s['min']:.4f} to {s['max']:.4f}, {len(values)} seeds)"
-
-
-def _seconds(values: Sequence[float]) -> str:
-    return f"{sum(values) / len(values):.1f} s" if values else "-"
-
-
-def markdown(rows: Sequence[Row]) -> str:
-    """The table, with a line saying how it was measured and what 'within' means."""
-    engines = list(dict.fromkeys(e for row in rows for e in row.engines)) or list(ENGINES)
-    titles = [ENGINE_TITLES.get(engine, engine) for engine in engines]
-    header = [
-        "lesson",
-        "notebook cell",
-        "metric",
-        "notebook code",
-        *titles,
-        "wall time per run",
-        "within the notebook's spread",
-    ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        lesson = LESSONS[row.lesson]
-        times = " / ".join(
-            [
-                _seconds(row.notebook.seconds),
-                *(_seconds(row.engines[e].seconds) if e in row.engines else "-" for e in engines),
-            ]
-        )
-        verdicts = ", ".join(
-            f"{title} {'yes' if row.agrees(e) else 'no'} (Δ {row.difference(e):+.4f})"
-            for e, title in zip(engines, titles, strict=True)
-            if e in row.engines
-        )
-        cells = [
-            f"`{row.lesson}`",
-            f"{lesson.notebook}: {lesson.cell}",
-            f"{row.metric}",
-            _spread(row.notebook.values),
-            *(_spread(row.engines[e].values) if e in row.engines else "-" for e in engines),
-            times,
-            f"{verdicts}; tolerance {row.tolerance():.4f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    note = (
-        "Mean (min to max, seeds from 0 up); mean wall time per run: notebook code / "
-        + " / ".join(titles)
-        + ". Within: |mean difference| ≤ max(2 x the notebook runs' standard deviation, "
-        "0.005 accuracy or 0.01 RMSE/MAE). Measured with `python -m trainlab.lessons.lesson_table`."
-    )
-    return "\n".join([*lines, "", note]) + "\n"
-
-
-def replace_between_markers(text: str, table: str) -> str:
-    """``text`` with what lies between the lesson-table markers replaced by ``table``."""
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"no {START} ... {END} pair to put the table between")
-    return text[: start + len(START)] + "\n" + table + text[end:]
-
-
 def read_notebook_json(paths: Sequence[Path]) -> dict[tuple[str, int], tuple[float, float]]:
     """Earlier ``notebook_reference --json`` results, keyed by (lesson, seed)."""
     cache: dict[tuple[str, int], tuple[float, float]] = {}
@@ -243,15 +118,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m trainlab.lessons.lesson_table",
         description="Run each lesson's notebook code and trainlab (both engines) over several "
-        "seeds and write the README's lesson table.",
+        f"seeds and write the lesson table of {DOC}.",
     )
-    parser.add_argument(
-        "--lesson",
-        action="append",
-        choices=sorted(LESSONS),
-        metavar="NAME",
-        help="a lesson (repeatable; default: all)",
-    )
+    add_lesson_option(parser, "a lesson (repeatable; default: all)")
     parser.add_argument(
         "--seeds",
         type=int,
@@ -264,11 +133,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, help="write the markdown table to this file")
     parser.add_argument(
+        "--doc",
         "--readme",
+        dest="doc",
         type=Path,
         nargs="?",
-        const=Path("README.md"),
-        help=f"put the table between {START} and {END} in this file (README.md)",
+        const=DOC,
+        metavar="FILE",
+        help=f"put the table between {START} and {END} in this file (default: {DOC})",
     )
     parser.add_argument(
         "--json",
@@ -311,17 +183,17 @@ def run_lessons(args: argparse.Namespace) -> list[Row]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    readme = args.readme.read_text() if args.readme is not None and args.readme.is_file() else ""
-    if args.readme is not None and (START not in readme or END not in readme):
-        print(f"lesson_table: error: {args.readme} has no {START} ... {END} pair", file=sys.stderr)
+    doc = args.doc.read_text() if args.doc is not None and args.doc.is_file() else ""
+    if args.doc is not None and (START not in doc or END not in doc):
+        print(f"lesson_table: error: {args.doc} has no {START} ... {END} pair", file=sys.stderr)
         return 2  # before hours of training, not after
     rows = read_rows(args.from_json) if args.from_json else run_lessons(args)
     table = markdown(rows)
     print(table, end="")
     if args.output is not None:
         args.output.write_text(table)
-    if args.readme is not None:
-        args.readme.write_text(replace_between_markers(readme, table))
+    if args.doc is not None:
+        args.doc.write_text(replace_between_markers(doc, table))
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
     return 0
