@@ -45,6 +45,13 @@ class EpochTensorBoardLogger(TensorBoardLogger):
         epoch = metrics.pop("epoch", None)
         self._scalars.add(metrics, int(epoch) + 1 if epoch is not None else step)
 
+    @rank_zero_only
+    def write_waiting(self) -> None:
+        """Write what waits now: a checkpoint being saved records these epochs, and a run
+        resumed from it must find them in the event file (its ``purge_step`` drops the rest).
+        """
+        self._scalars.write_all()
+
     @override
     @rank_zero_only
     def finalize(self, status: str) -> None:

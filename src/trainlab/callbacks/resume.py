@@ -23,6 +23,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from trainlab.engines.interrupts import StopSignals
+from trainlab.loggers import EpochTensorBoardLogger
 
 
 def last_checkpoint(trainer: pl.Trainer) -> Path | None:
@@ -137,6 +138,9 @@ class RunState(pl.Callback):
     def on_save_checkpoint(
         self, trainer: pl.Trainer, module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
+        for logger in trainer.loggers:  # the event file holds every epoch this file records
+            if isinstance(logger, EpochTensorBoardLogger):
+                logger.write_waiting()
         state: dict[str, Any] = {"epochs": list(self.epochs), "torch_rng": torch.get_rng_state()}
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,10 @@ class LastCheckpoint(keras.callbacks.Callback):
     """``last.keras`` and its run state (after the other callbacks): at the first epoch end
     after ``every_n_steps`` steps or ``every_seconds`` seconds since the last save (every
     epoch when neither is set), and when training ends.
+
+    ``before_save`` runs first (the TensorBoard scalars' ``write_all``): the event file
+    then holds every epoch the checkpoint records, so a run killed after this save and
+    resumed from it shows each of them once.
     """
 
     def __init__(
@@ -75,8 +80,10 @@ class LastCheckpoint(keras.callbacks.Callback):
         early_stopping: Any | None,
         every_n_steps: int | None = None,
         every_seconds: float | None = None,
+        before_save: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self.before_save = before_save
         self.path, self.history, self.best, self.early_stopping = path, history, best, early_stopping
         self.every_n_steps, self.every_seconds = every_n_steps, every_seconds
         self._saved_at = (time.monotonic(), 0)  # (clock, optimizer steps) of the last save
@@ -121,6 +128,8 @@ class LastCheckpoint(keras.callbacks.Callback):
             self.save(self._epoch)
 
     def save(self, epoch: int) -> None:
+        if self.before_save is not None:
+            self.before_save()
         states = read_states(self.path)
         states = {k: v for k, v in states.items() if int(k) >= epoch - 1}
         states[str(epoch)] = self.state(epoch)

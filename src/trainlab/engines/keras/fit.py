@@ -161,7 +161,7 @@ def _loggers(
             from torch.utils.tensorboard import SummaryWriter
 
             writer = SummaryWriter(log_dir=str(_log_dir(node)), purge_step=purge_step)
-            callbacks.append(TensorBoardScalars(writer, names))
+            callbacks.append(TensorBoardScalars(writer, names, float(node.get("flush_seconds", 2))))
         else:
             callbacks.append(LoggerMetrics(instantiate(node), names))
     return callbacks, writer
@@ -200,7 +200,9 @@ def build_callbacks(
         else []
     )
     stopping = _early_stopping(cfg)
-    last = LastCheckpoint(last_path, history, best, stopping, **_last_every(cfg)) if last_path else None
+    scalars = next((c.scalars for c in loggers if isinstance(c, TensorBoardScalars)), None)
+    every = {**_last_every(cfg), "before_save": scalars.write_all if scalars else None}
+    last = LastCheckpoint(last_path, history, best, stopping, **every) if last_path else None
     callbacks = [
         SetEpoch(train),
         *schedule,
